@@ -1,0 +1,74 @@
+import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
+import type { Router } from 'express';
+import { z } from 'zod';
+import type { CommandContext } from '../core/context.ts';
+import {
+  eventPositionHeader,
+  locationHeader,
+  requestIdOf,
+  setEventPosition,
+} from '../core/http.ts';
+import { idempotencyKeyHeader } from '../core/idempotency.ts';
+import { bioField, displayNameField, usernameField } from '../core/textFields.ts';
+import { userView } from '../users/user.ts';
+import { userResponseSchema } from '../users/userResponse.ts';
+import { createUser } from './createUser.ts';
+
+export const createUserBody = z
+  .strictObject({
+    username: usernameField,
+    displayName: displayNameField.optional().meta({ description: 'Defaults to the username' }),
+    bio: bioField.optional().meta({ description: 'Defaults to ""' }),
+  })
+  .meta({ id: 'CreateUserRequest' });
+
+export const createdUserSchema = userResponseSchema
+  .extend({
+    token: z.string().meta({
+      description:
+        'Bearer token for every authenticated request. Shown only here; only its hash is stored. ' +
+        'Valid from the very next request until the user is deleted.',
+      example: 'mt_01936b2a7c3e7d1a9f4e2b8c5d6e7f80_3q2-7wE…',
+    }),
+  })
+  .meta({ id: 'CreatedUser' });
+
+const idempotencyHeaders = z.object({ 'Idempotency-Key': idempotencyKeyHeader.optional() });
+
+export function registerCreatingUser(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
+  router.post('/users', async (req, res) => {
+    const header = req.headers['idempotency-key'];
+    const idempotencyKey =
+      header === undefined
+        ? undefined
+        : parseOr400(idempotencyKeyHeader, header, 'Idempotency-Key header');
+    const input = parseOr400(createUserBody, req.body, 'body');
+    const created = await createUser(ctx, input, { requestId: requestIdOf(req), idempotencyKey });
+    setEventPosition(res, created.position);
+    if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res
+      .status(201)
+      .location(`/users/${created.user.id}`)
+      .setHeader('Cache-Control', 'no-store')
+      .json({ ...userView(created.user), token: created.token });
+  });
+
+  api.registerPath({
+    method: 'post',
+    path: '/users',
+    tags: ['users'],
+    summary: 'Sign up: create a user and its API token',
+    request: {
+      headers: idempotencyHeaders,
+      body: { required: true, content: { 'application/json': { schema: createUserBody } } },
+    },
+    responses: {
+      201: {
+        description: 'Created. The token is shown only in this response.',
+        headers: { ...locationHeader, ...eventPositionHeader },
+        content: { 'application/json': { schema: createdUserSchema } },
+      },
+      ...problemResponses(400, 409, 413, 415, 503),
+    },
+  });
+}

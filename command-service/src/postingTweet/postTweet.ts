@@ -1,0 +1,80 @@
+import type { Position } from '@tweeter/shared';
+import type { Actor } from '../core/authentication.ts';
+import { readStreamState, retryOnConflict } from '../core/commandHandling.ts';
+import { retryOptions, type CommandContext } from '../core/context.ts';
+import { eventMetadata, toNewEvents } from '../core/events.ts';
+import { claimIdempotencyKey, requestHash } from '../core/idempotency.ts';
+import { tweetStream } from '../core/streams.ts';
+import { decideTweet, evolveTweet, initialTweetState, tweetEventSchemas } from '../tweets/tweet.ts';
+
+export interface PostedTweet {
+  tweet: { id: string; authorId: string; text: string; createdAt: string };
+  position: Position;
+  replayed: boolean;
+}
+
+const route = 'POST /tweets';
+
+/**
+ * The hot path: the author was read to authenticate, the tweet's stream is new, so a post is one
+ * append (two with an Idempotency-Key) and no further read.
+ */
+export async function postTweet(
+  ctx: CommandContext,
+  actor: Actor,
+  input: { text: string },
+  request: { requestId: string; idempotencyKey?: string | undefined },
+): Promise<PostedTweet> {
+  const now = ctx.clock();
+  const authorId = actor.user.id;
+  const metadata = eventMetadata({ requestId: request.requestId, actorId: authorId, now });
+  let plan = { tweetId: ctx.ids(), createdAt: now.toISOString() };
+  let eventId = (_name: string) => ctx.ids();
+  let replayed = false;
+  if (request.idempotencyKey !== undefined) {
+    const claim = await claimIdempotencyKey(
+      ctx.eventStore,
+      {
+        caller: authorId,
+        route,
+        key: request.idempotencyKey,
+        requestHash: requestHash(input),
+        plan,
+      },
+      metadata,
+      ctx.ids(),
+    );
+    replayed = claim.plan.tweetId !== plan.tweetId;
+    plan = claim.plan;
+    eventId = claim.eventId;
+  }
+  const tweet = { id: plan.tweetId, authorId, text: input.text, createdAt: plan.createdAt };
+  const streamId = tweetStream(tweet.id);
+  const actorState = { status: 'active' as const, user: actor.user };
+  let first = true;
+  const position = await retryOnConflict(retryOptions(ctx, 'post-tweet'), async () => {
+    // A brand-new id needs no read; only a retry (which cannot happen short of an id clash) looks.
+    const current = first
+      ? { state: initialTweetState, expectedRevision: 'no_stream' as const }
+      : await readStreamState(ctx.eventStore, streamId, {
+          schemas: tweetEventSchemas,
+          evolve: evolveTweet,
+          initialState: initialTweetState,
+        });
+    first = false;
+    const events = decideTweet(
+      {
+        type: 'PostTweet',
+        data: { tweetId: tweet.id, authorId, text: tweet.text, createdAt: tweet.createdAt },
+      },
+      { ...current.state, actor: actorState },
+    );
+    const result = await ctx.eventStore.append(
+      streamId,
+      toNewEvents(events, metadata, () => eventId('TweetPosted')),
+      { expectedRevision: current.expectedRevision },
+    );
+    return result.position;
+  });
+  return { tweet, position, replayed };
+}

@@ -1,0 +1,173 @@
+import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@tweeter/shared/testing';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allEvents,
+  apiClient,
+  signUp,
+  startCommandService,
+  type CommandServiceUnderTest,
+} from '../testing/commandServiceUnderTest.ts';
+
+let database: TestDatabase;
+let service: CommandServiceUnderTest;
+let call: ReturnType<typeof apiClient>;
+const redisPrefix = testRedisPrefix();
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  service = await startCommandService({ databaseUrl: database.url, redisPrefix });
+  call = apiClient(service.baseUrl);
+});
+afterAll(async () => {
+  await service.close();
+  await database.drop();
+});
+
+const eventCount = async () => (await allEvents(service.eventStore)).length;
+
+describe('POST /tweets', () => {
+  it('accepts a tweet: 202, the tweet, Location and X-Event-Position', async () => {
+    const alice = await signUp(call);
+    const response = await call('POST', '/tweets', {
+      token: alice.token,
+      body: { text: 'Hello, world' },
+    });
+    expect(response.status).toBe(202);
+    const { id, createdAt } = response.body as Record<string, string>;
+    expect(response.body).toEqual({ id, authorId: alice.id, text: 'Hello, world', createdAt });
+    expect(response.headers.get('location')).toBe(`/tweets/${id}`);
+    const position = response.headers.get('x-event-position');
+    const [posted] = await service.eventStore.readStream(`tweet-${id}`);
+    expect(posted).toMatchObject({ type: 'TweetPosted', position });
+    expect(posted?.metadata).toMatchObject({ actorId: alice.id, schemaVersion: 1 });
+  });
+
+  it('counts 1–280 code points after NFC, and refuses blank, control and lone-surrogate text', async () => {
+    const alice = await signUp(call);
+    const post = (text: unknown) => call('POST', '/tweets', { token: alice.token, body: { text } });
+    const accepted = [
+      '😀'.repeat(280),
+      'e\u0301'.repeat(280), // 560 code points before NFC, 280 after
+      'שלום 👋🏽 مرحبا', // right-to-left text, an emoji with a skin-tone modifier
+      '👨‍👩‍👧‍👦', // a ZWJ sequence
+      'tab\tand\nnewline',
+    ];
+    for (const text of accepted) expect((await post(text)).status, text).toBe(202);
+    const combining = await post('e\u0301');
+    expect(combining.body.text).toBe('\u00e9');
+
+    const before = await eventCount();
+    for (const text of [
+      '',
+      '   ',
+      '\n\t ',
+      '😀'.repeat(281),
+      'a'.repeat(281),
+      'nul\u0000',
+      'bell\u0007',
+      'lone \ud83d',
+      42,
+      null,
+    ]) {
+      const response = await post(text);
+      expect(response.status, JSON.stringify(text)).toBe(400);
+      expect(response.body.type).toBe('/problems/validation');
+    }
+    expect(await eventCount()).toBe(before);
+  });
+});
+
+describe('DELETE /tweets/{id}', () => {
+  it('lets the author delete: 204 with X-Event-Position; again: 404', async () => {
+    const alice = await signUp(call);
+    const { body } = await call('POST', '/tweets', { token: alice.token, body: { text: 'oops' } });
+    const response = await call('DELETE', `/tweets/${String(body.id)}`, { token: alice.token });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('x-event-position')).toMatch(/^[0-9a-f]{32}$/);
+    expect(
+      (await call('DELETE', `/tweets/${String(body.id)}`, { token: alice.token })).status,
+    ).toBe(404);
+  });
+
+  it('refuses anyone but the author: 403, nothing appended', async () => {
+    const [alice, bob] = [await signUp(call), await signUp(call)];
+    const { body } = await call('POST', '/tweets', { token: alice.token, body: { text: 'mine' } });
+    const before = await eventCount();
+    const response = await call('DELETE', `/tweets/${String(body.id)}`, { token: bob.token });
+    expect(response.status).toBe(403);
+    expect(response.body.type).toBe('/problems/forbidden');
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('answers 404 for an unknown tweet and 400 for a malformed id', async () => {
+    const alice = await signUp(call);
+    expect((await call('DELETE', `/tweets/${uuidv7()}`, { token: alice.token })).status).toBe(404);
+    expect((await call('DELETE', '/tweets/123', { token: alice.token })).status).toBe(400);
+  });
+});
+
+describe('Idempotency-Key on POST /tweets', () => {
+  const post = (base: string, token: string, key: string, text: string) =>
+    apiClient(base)('POST', '/tweets', {
+      token,
+      body: { text },
+      headers: { 'idempotency-key': key },
+    });
+
+  it('answers a repeat with the same status and body and appends nothing, also after a restart', async () => {
+    const alice = await signUp(call);
+    const key = uuidv7();
+    const first = await post(service.baseUrl, alice.token, key, 'only once');
+    expect(first.status).toBe(202);
+    const before = await eventCount();
+    const second = await post(service.baseUrl, alice.token, key, 'only once');
+    expect([second.status, second.body]).toEqual([202, first.body]);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(await eventCount()).toBe(before);
+
+    const restarted = await startCommandService({ databaseUrl: database.url, redisPrefix });
+    try {
+      const third = await post(restarted.baseUrl, alice.token, key, 'only once');
+      expect([third.status, third.body]).toEqual([202, first.body]);
+      expect(third.headers.get('x-event-position')).toBe(first.headers.get('x-event-position'));
+    } finally {
+      await restarted.close();
+    }
+    expect(await eventCount()).toBe(before);
+    const posted = (await allEvents(service.eventStore)).filter(
+      (e) => e.type === 'TweetPosted' && (e.data as { text: string }).text === 'only once',
+    );
+    expect(posted).toHaveLength(1);
+  });
+
+  it('refuses the same key with another text: 409 idempotency-key-reused', async () => {
+    const alice = await signUp(call);
+    const key = uuidv7();
+    await post(service.baseUrl, alice.token, key, 'one');
+    const before = await eventCount();
+    const reused = await post(service.baseUrl, alice.token, key, 'two');
+    expect(reused.status).toBe(409);
+    expect(reused.body.type).toBe('/problems/idempotency-key-reused');
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('scopes keys to the caller: two users may use the same key', async () => {
+    const [alice, bob] = [await signUp(call), await signUp(call)];
+    const key = uuidv7();
+    const a = await post(service.baseUrl, alice.token, key, 'same');
+    const b = await post(service.baseUrl, bob.token, key, 'same');
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(a.body.id).not.toBe(b.body.id);
+  });
+
+  it('gives simultaneous repeats one tweet', async () => {
+    const alice = await signUp(call);
+    const key = uuidv7();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => post(service.baseUrl, alice.token, key, 'race')),
+    );
+    expect(new Set(responses.map((r) => r.status))).toEqual(new Set([202]));
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+  });
+});

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'nats';
+import { pino } from 'pino';
+import {
+  comparePositions,
+  createPool,
+  natsNames,
+  PostgresEventStore,
+  timelineKeys,
+  type Pool,
+  type Position,
+} from '@tweeter/shared';
+import {
+  createTestDatabase,
+  testNatsPrefix,
+  testNatsUrl,
+  testRedisPrefix,
+  testRedisUrl,
+  type TestDatabase,
+} from '@tweeter/shared/testing';
+import { ReadModelProjection } from './readModel/readModelProjection.ts';
+import { replayToHead } from './runtime/replay.ts';
+import type { RunnerStatus } from './runtime/runner.ts';
+import { differencesFromReference } from './testing/checkAgainstReference.ts';
+import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
+import { freePort, ProjectorProcess } from './testing/projectorProcess.ts';
+import { ReferenceModel } from './testing/referenceModel.ts';
+import { snapshotReadModel, snapshotTimelines } from './testing/snapshots.ts';
+import { buildWorkload, seededRandom } from './testing/syntheticLog.ts';
+import { TimelinesProjection } from './timelines/timelinesProjection.ts';
+
+const threshold = 25;
+let database: TestDatabase;
+let store: PostgresEventStore;
+let pool: Pool;
+const redisPrefix = testRedisPrefix();
+const natsPrefix = testNatsPrefix();
+
+const caughtUp = (head: Position | null) => (status: RunnerStatus[]) =>
+  status.length === 3 &&
+  status.every((p) => p.state === 'running' && p.live && comparePositions(p.checkpoint, head) >= 0);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 50 });
+  pool = createPool(database.url);
+});
+
+afterAll(async () => {
+  for (const version of ['v1', 'clean']) {
+    const copy = new TimelinesProjection({
+      redisUrl: testRedisUrl(),
+      redisPrefix,
+      version,
+      fanoutMaxFollowers: threshold,
+      logger: pino({ level: 'silent' }),
+    });
+    await copy.reset();
+    await copy.close();
+  }
+  const nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
+  await (await nc.jetstreamManager()).streams.delete(natsNames(natsPrefix).stream).catch(() => 0);
+  await nc.close();
+  await store.close();
+  await pool.end();
+  await database.drop();
+});
+
+describe('a projector killed at random moments', () => {
+  it('ends identical to a clean rebuild: nothing lost, nothing doubled', async () => {
+    const random = seededRandom(Number(process.env.CRASH_SEED ?? Date.now() % 100_000));
+    const log = new LogBuilder();
+    buildWorkload(
+      log,
+      {
+        users: 300,
+        follows: 4000,
+        tweets: 7000,
+        followsFirst: 0.5,
+        unfollows: 300,
+        tweetDeletions: 300,
+        userDeletions: 15,
+        profileUpdates: 100,
+      },
+      random,
+    );
+    const events = log.take();
+    const ref = new ReferenceModel(threshold);
+    for (const e of events) ref.apply(e);
+    // Half of the log is there before the first start (catch-up); the rest arrives in rounds: a
+    // backlog appended while the projector is down, and more appended while it runs, until it is
+    // killed at a random moment. Rounds go on until at least one kill hit a projector with work in
+    // hand (a backlog or arrivals not yet applied), at least five rounds.
+    const early = Math.floor(events.length * 0.5);
+    let lastPosition = await appendAll(store, events.slice(0, early), 500);
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: redisPrefix,
+      NATS_URL: testNatsUrl(),
+      NATS_PREFIX: natsPrefix,
+      FANOUT_MAX_FOLLOWERS: String(threshold),
+    };
+    const projector = new ProjectorProcess(await freePort(), env);
+    const slice = Math.ceil((events.length - early) / 10);
+    let appended = early;
+    let killedMidWork = 0;
+    for (let round = 0; (round < 5 || killedMidWork === 0) && round < 10; round++) {
+      const backlog = Math.min(events.length, appended + slice);
+      if (appended < backlog)
+        lastPosition = await appendAll(store, events.slice(appended, backlog), 100);
+      appended = backlog;
+      projector.start();
+      await projector.waitFor((s) => s.length === 3, 20_000, 'startup');
+      let appendingDone = false;
+      const appending = (async () => {
+        const end = Math.min(events.length, appended + slice);
+        while (appended < end) {
+          const next = Math.min(end, appended + 25);
+          lastPosition = await appendAll(store, events.slice(appended, next), 25);
+          appended = next;
+        }
+        appendingDone = true;
+      })();
+      await new Promise((r) => setTimeout(r, random() * 800));
+      const before = await projector.status();
+      const headNow = await store.headPosition();
+      if (!appendingDone || before?.some((p) => comparePositions(p.checkpoint, headNow) < 0))
+        killedMidWork++;
+      await projector.kill('SIGKILL');
+      await appending;
+    }
+    expect(killedMidWork).toBeGreaterThan(0);
+    if (appended < events.length)
+      lastPosition = await appendAll(store, events.slice(appended), 500);
+    await waitUntilVisible(store, lastPosition);
+    const head = await store.headPosition();
+    projector.start();
+    await projector.waitFor(caughtUp(head), 60_000, 'catching up after the kills');
+    await projector.kill('SIGTERM');
+
+    // The clean rebuild: the same code into fresh copies, in one go.
+    const cleanReadModel = new ReadModelProjection(pool, 'clean_read_model');
+    await replayToHead(cleanReadModel, store, { batchSize: 5000 });
+    const cleanTimelines = new TimelinesProjection({
+      redisUrl: testRedisUrl(),
+      redisPrefix,
+      version: 'clean',
+      fanoutMaxFollowers: threshold,
+      logger: pino({ level: 'silent' }),
+    });
+    await replayToHead(cleanTimelines, store, { batchSize: 2000 });
+
+    expect(await snapshotReadModel(pool, 'read_model')).toEqual(
+      await snapshotReadModel(pool, 'clean_read_model'),
+    );
+    const live = await snapshotTimelines(testRedisUrl(), redisPrefix, timelineKeys('v1').namespace);
+    const clean = await snapshotTimelines(
+      testRedisUrl(),
+      redisPrefix,
+      timelineKeys('clean').namespace,
+    );
+    expect(Object.keys(live).length).toBeGreaterThan(1000);
+    const differing = [...new Set([...Object.keys(live), ...Object.keys(clean)])]
+      .filter((key) => JSON.stringify(live[key]) !== JSON.stringify(clean[key]))
+      .slice(0, 5)
+      .map((key) => ({ key, live: live[key], clean: clean[key] }));
+    expect(differing).toEqual([]);
+    expect(
+      await differencesFromReference(ref, {
+        pool,
+        schema: 'read_model',
+        redisUrl: testRedisUrl(),
+        redisPrefix,
+        version: 'v1',
+      }),
+    ).toEqual([]);
+    await cleanTimelines.reset();
+    await cleanTimelines.close();
+
+    // Each catalogue event is in the stream exactly once.
+    const nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
+    const info = await (await nc.jetstreamManager()).streams.info(natsNames(natsPrefix).stream);
+    await nc.close();
+    expect(info.state.messages).toBe(events.length);
+  });
+});

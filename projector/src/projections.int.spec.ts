@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPool,
+  PostgresEventStore,
+  timelineKeys,
+  type NewEvent,
+  type Pool,
+} from '@tweeter/shared';
+import {
+  createTestDatabase,
+  testRedisPrefix,
+  testRedisUrl,
+  type TestDatabase,
+} from '@tweeter/shared/testing';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { ReadModelProjection } from './readModel/readModelProjection.ts';
+import { replayToHead } from './runtime/replay.ts';
+import { differencesFromReference } from './testing/checkAgainstReference.ts';
+import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
+import { ReferenceModel } from './testing/referenceModel.ts';
+import { TimelinesProjection } from './timelines/timelinesProjection.ts';
+
+const threshold = 3;
+let database: TestDatabase;
+let store: PostgresEventStore;
+let pool: Pool;
+let readModel: ReadModelProjection;
+let timelines: TimelinesProjection;
+const redisPrefix = testRedisPrefix();
+const redis = new Redis(testRedisUrl(), { keyPrefix: redisPrefix, lazyConnect: true });
+const keys = timelineKeys('v1');
+const ref = new ReferenceModel(threshold);
+const log = new LogBuilder();
+
+/** Appends what the builder holds, brings both projections up to date, compares with the reference. */
+async function project(): Promise<void> {
+  const events: NewEvent[] = log.take();
+  for (const e of events) ref.apply(e);
+  await waitUntilVisible(store, await appendAll(store, events, 200));
+  await replayToHead(readModel, store, { batchSize: 37 });
+  await replayToHead(timelines, store, { batchSize: 53 });
+  expect(
+    await differencesFromReference(ref, {
+      pool,
+      schema: 'read_model',
+      redisUrl: testRedisUrl(),
+      redisPrefix,
+      version: 'v1',
+    }),
+  ).toEqual([]);
+}
+
+const home = async (userId: string) =>
+  (await redis.zrangeBuffer(keys.home(userId), 0, -1, 'REV')).map((b) => b.toString('hex'));
+const hex = (id: string) => id.replace(/-/g, '');
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 50 });
+  pool = createPool(database.url);
+  readModel = new ReadModelProjection(pool, 'read_model');
+  timelines = new TimelinesProjection({
+    redisUrl: testRedisUrl(),
+    redisPrefix,
+    version: 'v1',
+    fanoutMaxFollowers: threshold,
+    logger: pino({ level: 'silent' }),
+  });
+});
+
+afterAll(async () => {
+  await timelines.reset();
+  await timelines.close();
+  redis.disconnect();
+  await store.close();
+  await pool.end();
+  await database.drop();
+});
+
+describe('read-model and timelines against the real servers', () => {
+  const u: string[] = [];
+
+  it('merges the followee’s earlier tweets on follow', async () => {
+    for (let i = 0; i < 6; i++) u.push(log.userCreated());
+    const a = u[0]!;
+    const b = u[1]!;
+    const tweets = [log.tweetPosted(a), log.tweetPosted(a), log.tweetPosted(b)];
+    log.followed(b, a);
+    await project();
+    expect(await home(b)).toEqual([tweets[2]!, tweets[1]!, tweets[0]!].map(hex));
+  });
+
+  it('fans out new tweets and removes the followee’s tweets on unfollow', async () => {
+    const [a, b, c] = [u[0]!, u[1]!, u[2]!];
+    log.followed(c, a);
+    const t = log.tweetPosted(a);
+    await project();
+    expect(await home(c)).toContain(hex(t));
+    log.unfollowed(b, a);
+    await project();
+    expect((await home(b)).length).toBe(1); // only b's own tweet
+  });
+
+  it('removes a deleted tweet everywhere', async () => {
+    const [a, c] = [u[0]!, u[2]!];
+    const t = log.tweetPosted(a);
+    log.tweetDeleted(t, a);
+    const t2 = log.tweetPosted(a);
+    await project();
+    log.tweetDeleted(t2, a);
+    await project();
+    expect(await home(c)).not.toContain(hex(t2));
+    expect(await redis.exists(keys.tweet(t2))).toBe(0);
+  });
+
+  it('removes a deleted user’s tweets, edges in both directions and keys, and corrects counters', async () => {
+    const [a, b, c, d] = [u[0]!, u[1]!, u[2]!, u[3]!];
+    log.followed(a, d);
+    log.followed(d, a);
+    log.followed(b, a);
+    log.tweetPosted(d);
+    log.userDeleted(a);
+    await project();
+    expect(await redis.exists(keys.user(a), keys.home(a), keys.author(a))).toBe(0);
+    expect((await home(c)).length).toBe(0);
+    const { rows } = await pool.query<{ followers_count: number; following_count: number }>(
+      `SELECT followers_count, following_count FROM read_model.users WHERE id = $1`,
+      [d],
+    );
+    expect(rows[0]).toEqual({ followers_count: 0, following_count: 0 });
+  });
+
+  it('is robust to odd orders and repeats', async () => {
+    const [a, b, d] = [u[0]!, u[1]!, u[3]!];
+    log.tweetPosted(a); // deleted author
+    log.followed(b, a); // deleted followee
+    log.followed(a, b); // deleted follower
+    log.userDeleted(a); // again
+    log.userDeleted('0190e4a2-0000-7000-8000-000000000000'); // unknown
+    log.followed(b, d);
+    log.followed(b, d); // repeated
+    log.unfollowed(d, b); // missing edge
+    log.followed(b, b); // self
+    log.profileUpdated(b, { displayName: 'Bee' });
+    log.profileUpdated(a, { displayName: 'Gone' });
+    await project();
+  });
+
+  it('stops fanning out to the followers of an author above the threshold', async () => {
+    const celeb = log.userCreated();
+    const fans = [log.userCreated(), log.userCreated(), log.userCreated(), log.userCreated()];
+    const before = log.tweetPosted(celeb);
+    for (const f of fans) log.followed(f, celeb);
+    const after = log.tweetPosted(celeb);
+    await project();
+    expect(await redis.sismember(keys.celebs, celeb)).toBe(1);
+    expect(await home(fans[0]!)).toEqual([hex(before)]);
+    expect(await home(fans[3]!)).toEqual([]); // followed after the threshold: merged at read time
+    expect((await redis.zrange(keys.author(celeb), 0, -1)).length).toBe(2);
+    expect(await home(celeb)).toEqual([hex(after), hex(before)]);
+  });
+
+  it('trims at 800 keeping the prefix invariant through follows, deletions and unfollows', async () => {
+    const reader = log.userCreated();
+    const x = log.userCreated();
+    const y = log.userCreated();
+    const z = log.userCreated();
+    log.followed(reader, x);
+    log.followed(reader, y);
+    const zs: string[] = [];
+    const ys: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      log.tweetPosted(x);
+      ys.push(log.tweetPosted(y));
+      if (i % 2 === 0) zs.push(log.tweetPosted(z));
+    }
+    await project();
+    expect((await home(reader)).length).toBe(800);
+    const hash = await redis.hgetall(keys.user(reader));
+    expect(hash.bs).toBeDefined();
+    log.followed(reader, z); // z's tweets interleave: only those above the boundary are merged
+    await project();
+    for (const t of ys.slice(-300)) log.tweetDeleted(t, y);
+    await project();
+    expect((await home(reader)).length).toBeLessThan(800);
+    log.unfollowed(reader, x);
+    await project();
+    for (let i = 0; i < 50; i++) log.tweetPosted(z);
+    log.followed(reader, x);
+    await project();
+  });
+});

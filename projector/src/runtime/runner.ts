@@ -1,0 +1,350 @@
+import {
+  comparePositions,
+  decodeEvent,
+  type DecodedEvent,
+  type EventStore,
+  type Logger,
+  type Position,
+  type RecordedEvent,
+} from '@tweeter/shared';
+import { AdvisoryLock, sleep } from './advisoryLock.ts';
+import type { ProjectorMetrics, RunnerState } from './metrics.ts';
+import { CheckpointMovedError, type Projection } from './projection.ts';
+import { readAhead } from './readAhead.ts';
+import { isTransient } from './transientErrors.ts';
+
+export interface RunnerOptions {
+  projection: Projection;
+  eventStore: EventStore;
+  /** The PostgreSQL database that holds the advisory locks. */
+  databaseUrl: string;
+  logger: Logger;
+  metrics?: ProjectorMetrics;
+  /** Largest batch while catching up. */
+  batchSize: number;
+  /** How often a standby tries the lock. */
+  lockPollMs?: number;
+}
+
+/** What /status and `tweeter-admin status` show of one projection. */
+export interface RunnerStatus {
+  name: string;
+  copy: string;
+  state: RunnerState;
+  checkpoint: Position | null;
+  head: Position | null;
+  lagEvents: number | null;
+  lagSeconds: number | null;
+  eventsPerSecond: number;
+  errors: number;
+  lastError: string | null;
+  /** Caught up with the head at least once since this run started (and told the projection). */
+  live: boolean;
+}
+
+/** A handler failed on one event: the projection stops there. */
+export class ProjectionHandlerError extends Error {
+  override name = 'ProjectionHandlerError';
+  constructor(
+    readonly projection: string,
+    readonly event: RecordedEvent,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `projection ${projection} stopped at event ${event.id} (${event.type}) at position ${event.position}: ` +
+        (cause instanceof Error ? cause.message : String(cause)),
+    );
+  }
+}
+
+/** Setting a projection up failed; retried like a dependency outage. */
+export class SetupError extends Error {
+  override name = 'SetupError';
+  constructor(
+    projection: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${projection}: setup failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** The lock name of one projection copy: one writer per copy across all processes. */
+export const lockName = (projection: string, copy: string) =>
+  `tweeter-projector:${projection}:${copy}`;
+
+/**
+ * Runs one projection: its own loop, lock, checkpoint and failure. Nothing here waits on another
+ * projection, so a stopped or waiting projection never holds back the others.
+ */
+export class ProjectionRunner {
+  private state: RunnerState = 'starting';
+  private checkpoint: Position | null = null;
+  private head: Position | null = null;
+  private lagEvents: number | null = null;
+  private lagSeconds: number | null = null;
+  private errors = 0;
+  private lastError: string | null = null;
+  private live = false;
+  private appliedTotal = 0;
+  private applying = 0;
+  private applies = 0;
+  private readonly rate: { at: number; total: number }[] = [];
+  private readonly stopper = new AbortController();
+  private attempt: AbortController | undefined;
+  private run: AbortController | undefined;
+  private readonly lock: AdvisoryLock;
+  private done: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: RunnerOptions) {
+    const { projection } = options;
+    this.log = options.logger.child({ projection: projection.name, copy: projection.copy });
+    // Export the error counters from the start (0), so that alerts see a series before a failure.
+    for (const kind of ['handler', 'transient'])
+      options.metrics?.errors.inc({ projection: projection.name, kind }, 0);
+    this.lock = new AdvisoryLock(
+      options.databaseUrl,
+      lockName(projection.name, projection.copy),
+      this.log,
+    );
+  }
+
+  get name() {
+    return this.options.projection.name;
+  }
+
+  get copy() {
+    return this.options.projection.copy;
+  }
+
+  start(): void {
+    this.done ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    this.attempt?.abort();
+    await this.done;
+    await this.options.projection.close();
+    this.setState('stopped');
+  }
+
+  status(): RunnerStatus {
+    return {
+      name: this.name,
+      copy: this.copy,
+      state: this.state,
+      checkpoint: this.checkpoint,
+      head: this.head,
+      lagEvents: this.lagEvents,
+      lagSeconds: this.lagSeconds,
+      eventsPerSecond: this.eventsPerSecond(),
+      errors: this.errors,
+      lastError: this.lastError,
+      live: this.live,
+    };
+  }
+
+  private setState(state: RunnerState): void {
+    this.state = state;
+    this.options.metrics?.setState(this.name, state);
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.stopper.signal;
+    let backoffMs = 500;
+    while (!signal.aborted) {
+      this.setState('standby');
+      const attempt = new AbortController();
+      this.attempt = attempt;
+      const acquired = await this.lock.acquire(
+        signal,
+        () => attempt.abort(),
+        this.options.lockPollMs,
+      );
+      if (!acquired) break;
+      this.log.info('lock taken; projecting');
+      // The lock stays ours while we retry after transient errors and checkpoint moves.
+      while (!signal.aborted && !attempt.signal.aborted) {
+        // One subscription; aborting `run` alone restarts it under the same lock.
+        const run = new AbortController();
+        this.run = run;
+        const abortRun = () => run.abort();
+        attempt.signal.addEventListener('abort', abortRun, { once: true });
+        try {
+          this.setState('running');
+          await this.runOnce(run.signal);
+          backoffMs = 500;
+        } catch (error) {
+          if (signal.aborted || attempt.signal.aborted) break;
+          if (run.signal.aborted) continue;
+          if (error instanceof CheckpointMovedError) {
+            this.log.info(error.message);
+            continue;
+          }
+          if (isTransient(error) || error instanceof SetupError) {
+            this.errors++;
+            this.lastError = error instanceof Error ? error.message : String(error);
+            this.options.metrics?.errors.inc({ projection: this.name, kind: 'transient' });
+            this.setState('waiting');
+            this.log.warn({ err: error, retryInMs: backoffMs }, 'dependency unavailable; waiting');
+            await sleep(backoffMs, attempt.signal);
+            backoffMs = Math.min(backoffMs * 2, 10_000);
+            continue;
+          }
+          this.errors++;
+          this.lastError = error instanceof Error ? error.message : String(error);
+          this.options.metrics?.errors.inc({ projection: this.name, kind: 'handler' });
+          this.setState('failed');
+          this.log.error(
+            { err: error instanceof ProjectionHandlerError ? error.cause : error },
+            error instanceof ProjectionHandlerError
+              ? error.message
+              : `projection ${this.name} stopped: ${this.lastError}`,
+          );
+          // Stopped, holding the lock: another process would fail on the same event. A restart
+          // (after a fix, or a reset) tries again.
+          await new Promise<void>((resolve) => {
+            if (signal.aborted) return resolve();
+            signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+        } finally {
+          attempt.signal.removeEventListener('abort', abortRun);
+        }
+      }
+      await this.lock.release();
+      if (!signal.aborted) this.log.warn('lock lost; standing by');
+    }
+  }
+
+  /** Subscribes after the stored checkpoint and applies batches until aborted. */
+  private async runOnce(signal: AbortSignal): Promise<void> {
+    const { projection, eventStore, batchSize } = this.options;
+    try {
+      await projection.setup();
+    } catch (error) {
+      // Setup touches no event: whatever failed (a dependency, a race of two starters), try again.
+      throw new SetupError(projection.name, error);
+    }
+    let checkpoint = await projection.checkpoint();
+    this.setCheckpoint(checkpoint);
+    this.live = false;
+    let announced = false;
+    const announceIfCaughtUp = async () => {
+      // Ask the log before telling the projection (a short batch is only a hint).
+      const head = await eventStore.headPosition();
+      this.head = head;
+      if (comparePositions(head, checkpoint) > 0) return;
+      this.lagEvents = 0;
+      this.lagSeconds = 0;
+      if (announced) return;
+      await projection.caughtUp?.(checkpoint);
+      announced = true;
+      this.live = true;
+      this.log.info({ checkpoint }, 'caught up');
+    };
+    await announceIfCaughtUp();
+    const batches = readAhead(eventStore.subscribe({ after: checkpoint, batchSize, signal }));
+    for await (const batch of batches) {
+      if (signal.aborted) break;
+      checkpoint = await this.applyBatch(batch, checkpoint);
+      if (batch.length < batchSize) await announceIfCaughtUp();
+    }
+  }
+
+  private async applyBatch(batch: RecordedEvent[], from: Position | null): Promise<Position> {
+    const { projection } = this.options;
+    const upTo = batch[batch.length - 1]!.position;
+    this.applying++;
+    try {
+      const decoded: DecodedEvent[] = [];
+      for (const event of batch) {
+        let d: DecodedEvent | null;
+        try {
+          d = decodeEvent(event);
+        } catch (error) {
+          // Apply what comes before the undecodable event, then stop on it.
+          const index = batch.indexOf(event);
+          if (index > 0) await this.applyBatch(batch.slice(0, index), from);
+          throw new ProjectionHandlerError(projection.name, event, error);
+        }
+        if (d) decoded.push(d);
+      }
+      try {
+        await projection.apply(decoded, upTo, from);
+      } catch (error) {
+        if (error instanceof CheckpointMovedError || isTransient(error)) throw error;
+        if (batch.length === 1) throw new ProjectionHandlerError(projection.name, batch[0]!, error);
+        // Find the event: apply one at a time (each application is atomic with its checkpoint).
+        this.log.warn({ err: error }, 'batch failed; applying its events one by one');
+        let position = from;
+        for (const event of batch) position = await this.applyBatch([event], position);
+        return upTo;
+      }
+      this.appliedTotal += batch.length;
+      this.options.metrics?.applied.inc({ projection: projection.name }, batch.length);
+      this.setCheckpoint(upTo);
+      return upTo;
+    } finally {
+      this.applying--;
+      this.applies++;
+    }
+  }
+
+  private setCheckpoint(position: Position | null): void {
+    this.checkpoint = position;
+    this.options.metrics?.setCheckpoint(this.name, this.copy, position);
+  }
+
+  private eventsPerSecond(): number {
+    const now = Date.now();
+    while (this.rate.length > 0 && now - this.rate[0]!.at > 10_000) this.rate.shift();
+    this.rate.push({ at: now, total: this.appliedTotal });
+    const first = this.rate[0]!;
+    const seconds = (now - first.at) / 1000;
+    return seconds >= 1 ? Math.round((this.appliedTotal - first.total) / seconds) : 0;
+  }
+
+  /**
+   * Refreshes lag figures, and notices when the stored checkpoint moved under us (a reset, a
+   * flushed Redis): the attempt then restarts from the stored one. Called about once a second.
+   */
+  async tick(head: Position | null): Promise<void> {
+    const { eventStore, projection, metrics } = this.options;
+    this.head = head;
+    if (this.state !== 'running' && this.state !== 'waiting') return;
+    try {
+      await this.lock.check();
+    } catch (error) {
+      this.log.warn({ err: error }, 'lock session lost; standing by');
+      this.attempt?.abort();
+      return;
+    }
+    if (this.state !== 'running') return;
+    const checkpoint = this.checkpoint;
+    const applies = this.applies;
+    try {
+      if (this.applying === 0) {
+        const stored = await projection.checkpoint();
+        if (this.applying === 0 && this.applies === applies && stored !== checkpoint) {
+          this.log.info({ stored, checkpoint }, 'stored checkpoint moved; restarting');
+          this.run?.abort();
+          return;
+        }
+      }
+      const lagEvents = await eventStore.countAfter(checkpoint, 1_000_000);
+      let lagSeconds = 0;
+      if (lagEvents > 0) {
+        const [next] = await eventStore.readAll({ after: checkpoint, maxCount: 1 });
+        lagSeconds = next ? Math.max(0, (Date.now() - next.recordedAt.getTime()) / 1000) : 0;
+      }
+      this.lagEvents = lagEvents;
+      this.lagSeconds = lagSeconds;
+      metrics?.lagEvents.set({ projection: this.name }, lagEvents);
+      metrics?.lagSeconds.set({ projection: this.name }, lagSeconds);
+      metrics?.eventsPerSecond.set({ projection: this.name }, this.eventsPerSecond());
+    } catch (error) {
+      this.log.debug({ err: error }, 'could not refresh lag');
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { EventStore, RecordedEvent } from '@tweeter/shared';
+import { describe, expect, it } from 'vitest';
+import { TokenVerifier } from './authentication.ts';
+
+/**
+ * A user stream whose reads see the stream as it was when they began, and end when the test says
+ * so: it controls what overlaps what.
+ */
+function controlledStore() {
+  const stream: { type: string; data: unknown }[] = [];
+  const reads: { finish: () => void }[] = [];
+  const store = {
+    readStream: () =>
+      new Promise<RecordedEvent[]>((resolve) => {
+        const seen = [...stream] as unknown as RecordedEvent[];
+        reads.push({ finish: () => resolve(seen) });
+      }),
+  } as unknown as EventStore;
+  return { store, stream, reads };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('token verification', () => {
+  it('never answers a request with a stream read that began before it arrived', async () => {
+    const { store, stream, reads } = controlledStore();
+    const verifier = new TokenVerifier(store);
+    stream.push({ type: 'UserCreated', data: { tokenHash: 'h1' } });
+    const first = verifier.grantedHash('u');
+    // The user is deleted while the first read is under way; requests from now on must see it.
+    stream.push({ type: 'UserDeleted', data: {} });
+    const second = verifier.grantedHash('u');
+    const third = verifier.grantedHash('u');
+    expect(reads).toHaveLength(1); // they wait for the next read instead of sharing this one
+    reads[0]!.finish();
+    expect(await first).toBe('h1');
+    await tick();
+    expect(reads).toHaveLength(2);
+    reads[1]!.finish();
+    expect(await second).toBeNull();
+    expect(await third).toBeNull();
+  });
+
+  it('reads once per round for everyone waiting, and not at all when idle', async () => {
+    const { store, stream, reads } = controlledStore();
+    const verifier = new TokenVerifier(store);
+    stream.push({ type: 'UserCreated', data: { tokenHash: 'h' } });
+    const waiting = [verifier.grantedHash('u'), verifier.grantedHash('u')];
+    const more = Array.from({ length: 10 }, () => verifier.grantedHash('u'));
+    reads[0]!.finish();
+    await tick();
+    expect(reads).toHaveLength(2);
+    reads[1]!.finish();
+    expect(await Promise.all([...waiting, ...more])).toEqual(Array(12).fill('h'));
+    await tick();
+    expect(reads).toHaveLength(2);
+  });
+});

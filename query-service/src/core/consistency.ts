@@ -1,0 +1,127 @@
+import { isPosition, Problem, validationProblem, type Redis } from '@tweeter/shared';
+import type { Request } from 'express';
+import { Histogram, type Registry } from 'prom-client';
+import type { LiveCopies } from './activeCopies.ts';
+import type { ReadModel } from './readModel.ts';
+
+/** What a request reads, and so which checkpoints a read-your-writes wait watches. */
+export type ReadSource = 'read-model' | 'timelines';
+
+/** Where a projection copy stands: its checkpoint, and for timelines whether it is live. */
+interface Standing {
+  checkpoint: string | null;
+  /** A timelines copy that is not live is not read (answers come from PostgreSQL). */
+  read: boolean;
+  at: number;
+}
+
+/** The X-Min-Position header of a request, validated; null when absent. */
+export function minPositionOf(req: Request): string | null {
+  const value = req.headers['x-min-position'];
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !isPosition(value.trim()))
+    throw validationProblem('The X-Min-Position header is invalid', [
+      { path: 'X-Min-Position', message: 'must be the value of an X-Event-Position header' },
+    ]);
+  return value.trim();
+}
+
+/**
+ * Read-your-writes: waits until every projection a request reads has applied the log up to a
+ * position. Checkpoints are polled (the projector sends no notification) with a short backoff,
+ * and one poll per projection copy is shared by every waiting request, so a burst of waiters costs
+ * one query and one Redis round trip per interval. A position already known to be passed costs
+ * nothing: checkpoints only move forward (a reset moves them back, hence the short trust window).
+ */
+export class ConsistencyGate {
+  private readonly known = new Map<string, Standing>();
+  private readonly polls = new Map<string, Promise<Standing>>();
+  private readonly waits: Histogram;
+
+  constructor(
+    private readonly readModel: ReadModel,
+    private readonly redis: Redis,
+    private readonly waitMs: number,
+    registry: Registry,
+    private readonly now: () => number = Date.now,
+    private readonly trustMs = 500,
+  ) {
+    this.waits = new Histogram({
+      name: 'query_consistency_wait_seconds',
+      help: 'Time requests with X-Min-Position waited for the projections, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [registry],
+    });
+  }
+
+  async waitFor(position: string, sources: readonly ReadSource[], copies: LiveCopies) {
+    const started = this.now();
+    const deadline = started + this.waitMs;
+    let pause = 2;
+    for (;;) {
+      const standings = await Promise.all(
+        sources.map((source) => this.standing(source, copies, position)),
+      );
+      if (standings.every((s) => passed(s, position))) {
+        this.waits.observe({ outcome: 'passed' }, (this.now() - started) / 1000);
+        return;
+      }
+      const left = deadline - this.now();
+      if (left <= 0) {
+        this.waits.observe({ outcome: 'timeout' }, (this.now() - started) / 1000);
+        throw new Problem(
+          'consistency-timeout',
+          `The projections have not reached position ${position} within ${this.waitMs} ms; retry shortly`,
+          { retryAfter: 1 },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      pause = Math.min(pause * 2, 25);
+    }
+  }
+
+  private async standing(source: ReadSource, copies: LiveCopies, position: string) {
+    const key =
+      source === 'read-model' ? `rm:${copies.readModel}` : `tl:${copies.timelines.namespace}`;
+    const known = this.known.get(key);
+    if (known && passed(known, position) && this.now() - known.at < this.trustMs) return known;
+    let poll = this.polls.get(key);
+    if (!poll) {
+      poll = this.poll(source, copies).finally(() => this.polls.delete(key));
+      this.polls.set(key, poll);
+    }
+    const standing = await poll;
+    this.known.set(key, standing);
+    return standing;
+  }
+
+  private async poll(source: ReadSource, copies: LiveCopies): Promise<Standing> {
+    switch (source) {
+      case 'read-model':
+        return {
+          checkpoint: await this.readModel.checkpoint(copies.readModel),
+          read: true,
+          at: this.now(),
+        };
+      case 'timelines': {
+        // Redis down: the timeline is answered from the tables, so there is nothing to wait for.
+        if (this.redis.status !== 'ready') return { checkpoint: null, read: false, at: this.now() };
+        const [checkpoint, live] = await this.redis.hmget(
+          copies.timelines.meta,
+          'checkpoint',
+          'live',
+        );
+        return { checkpoint: checkpoint ?? null, read: live === '1', at: this.now() };
+      }
+      default: {
+        const never: never = source;
+        throw new Error(`unknown source ${String(never)}`);
+      }
+    }
+  }
+}
+
+// Positions of one store compare as strings (fixed-width hex).
+const passed = (s: Standing, position: string) =>
+  !s.read || (s.checkpoint !== null && s.checkpoint >= position);

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { Problem } from '@tweeter/shared';
+import type { Request } from 'express';
+import { v7 as uuidv7 } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import { CursorCodec } from './cursor.ts';
+import { pageOf, pageRequestOf } from './paging.ts';
+
+const codec = new CursorCodec(randomBytes(32));
+const subject = uuidv7();
+const request = (query: Record<string, unknown>) => ({ query }) as unknown as Request;
+
+describe('page requests', () => {
+  it('default to 20 items from the newest', () => {
+    expect(pageRequestOf(request({}), codec, 'tweets', subject)).toEqual({
+      limit: 20,
+      after: null,
+    });
+  });
+
+  it('accept limits of 1 to 100', () => {
+    for (const limit of ['1', '20', '100', '007'])
+      expect(pageRequestOf(request({ limit }), codec, 'tweets', subject).limit).toBe(Number(limit));
+  });
+
+  it('refuse other limits and repeated parameters with a 400', () => {
+    for (const query of [
+      { limit: '0' },
+      { limit: '101' },
+      { limit: '-1' },
+      { limit: '1.5' },
+      { limit: 'ten' },
+      { limit: '' },
+      { limit: ['1', '2'] },
+      { cursor: ['a', 'b'] },
+      { cursor: 'garbage' },
+    ]) {
+      expect(() => pageRequestOf(request(query), codec, 'tweets', subject)).toThrow(Problem);
+    }
+  });
+
+  it('read the position of a cursor', () => {
+    const after = { at: 1_700_000_000_000, id: uuidv7() };
+    const cursor = codec.encode('tweets', subject, after);
+    expect(pageRequestOf(request({ cursor, limit: '5' }), codec, 'tweets', subject)).toEqual({
+      limit: 5,
+      after,
+    });
+  });
+});
+
+describe('pages', () => {
+  const rows = [5, 4, 3].map((at) => ({ at, id: `id${at}` }));
+  const cursorOf = (p: { at: number }) => `c${p.at}`;
+
+  it('carry a cursor after the last item shown when one more row exists', () => {
+    expect(
+      pageOf(
+        rows,
+        2,
+        (r) => r.id,
+        (r) => r,
+        cursorOf,
+      ),
+    ).toEqual({
+      data: ['id5', 'id4'],
+      nextCursor: 'c4',
+    });
+  });
+
+  it('end with a null cursor when no further row exists', () => {
+    expect(
+      pageOf(
+        rows,
+        3,
+        (r) => r.id,
+        (r) => r,
+        cursorOf,
+      ),
+    ).toEqual({
+      data: ['id5', 'id4', 'id3'],
+      nextCursor: null,
+    });
+    expect(
+      pageOf(
+        [],
+        3,
+        (r: { id: string }) => r.id,
+        () => ({ at: 0, id: '' }),
+        cursorOf,
+      ),
+    ).toEqual({
+      data: [],
+      nextCursor: null,
+    });
+  });
+});

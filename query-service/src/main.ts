@@ -1,0 +1,49 @@
+import {
+  connectEventStore,
+  createLogger,
+  createPool,
+  createRedis,
+  ensureDatabase,
+  loadServiceSecret,
+  runHttpService,
+} from '@tweeter/shared';
+import { createQueryApp } from './app.ts';
+import { loadQueryConfig } from './config.ts';
+
+// Query service: reads the projections with cursor pagination.
+const config = loadQueryConfig();
+const logger = createLogger('query-service', config.LOG_LEVEL);
+await ensureDatabase(config.DATABASE_URL);
+const cursorKey = await loadServiceSecret({
+  databaseUrl: config.DATABASE_URL,
+  service: 'query-service',
+  name: 'cursor',
+  configured: config.CURSOR_SECRET,
+});
+const eventStore = await connectEventStore(config, logger);
+const pool = createPool(config.DATABASE_URL, {
+  max: config.QUERY_DATABASE_POOL_SIZE,
+  applicationName: 'tweeter-query-service',
+});
+const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX);
+redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+const app = createQueryApp({
+  pool,
+  redis,
+  eventStore,
+  config,
+  logger,
+  clock: Date.now,
+  cursorKey,
+});
+await runHttpService({
+  name: 'query-service',
+  app,
+  port: config.QUERY_PORT,
+  logger,
+  stop: async () => {
+    await eventStore.close();
+    redis.disconnect();
+    await pool.end();
+  },
+});

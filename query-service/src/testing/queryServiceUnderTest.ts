@@ -1,0 +1,325 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  closeServer,
+  createLogger,
+  createPool,
+  createRedis,
+  decodeEvent,
+  hashToken,
+  issueToken,
+  listen,
+  PostgresEventStore,
+  type DecodedEvent,
+  type Pool,
+  type Position,
+  type Redis,
+  type TweeterEvent,
+} from '@tweeter/shared';
+import {
+  createTestDatabase,
+  testRedisPrefix,
+  testRedisUrl,
+  type TestDatabase,
+} from '@tweeter/shared/testing';
+import { v7 as uuidv7 } from 'uuid';
+// The real projections, run in-process, seed the read model and Redis exactly as production does.
+import { createProjection } from '../../../projector/src/projections.ts';
+import type { Projection } from '../../../projector/src/runtime/projection.ts';
+import { createQueryApp } from '../app.ts';
+
+export interface TestUser {
+  id: string;
+  username: string;
+  token: string;
+}
+
+/**
+ * The query service in-process on a free port, against its own database and Redis prefix, with
+ * helpers to append catalogue events and to run the projections over them on demand.
+ */
+export class QueryServiceUnderTest {
+  private projections: Projection[] = [];
+  private projected: Position | null = null;
+  private clockMs = Date.parse('2026-01-01T00:00:00.000Z');
+
+  private constructor(
+    readonly database: TestDatabase,
+    readonly eventStore: PostgresEventStore,
+    readonly pool: Pool,
+    readonly redis: Redis,
+    readonly redisPrefix: string,
+    private readonly server: Server,
+    readonly baseUrl: string,
+    private readonly fanoutMaxFollowers: number,
+  ) {}
+
+  static async start(
+    options: { fanoutMaxFollowers?: number; consistencyWaitMs?: number } = {},
+  ): Promise<QueryServiceUnderTest> {
+    const database = await createTestDatabase();
+    const eventStore = await PostgresEventStore.connect({ url: database.url });
+    const pool = createPool(database.url, { max: 8 });
+    const redisPrefix = testRedisPrefix();
+    const redis = createRedis(testRedisUrl(), redisPrefix);
+    const app = createQueryApp({
+      pool,
+      redis,
+      eventStore,
+      config: {
+        CONSISTENCY_WAIT_MS: options.consistencyWaitMs ?? 2000,
+        ACTIVE_COPY_CACHE_MS: 0,
+        AUTHOR_CACHE_MS: 1000,
+      },
+      logger: createLogger('query-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
+      clock: Date.now,
+      cursorKey: randomBytes(32),
+    });
+    const server = createServer(app);
+    await listen(server, 0);
+    const { port } = server.address() as AddressInfo;
+    const sut = new QueryServiceUnderTest(
+      database,
+      eventStore,
+      pool,
+      redis,
+      redisPrefix,
+      server,
+      `http://127.0.0.1:${port}`,
+      options.fanoutMaxFollowers ?? 10_000,
+    );
+    await sut.useCopies('read_model', 'v1');
+    return sut;
+  }
+
+  /**
+   * Another instance of the service on the same database, e.g. with a Redis that does not answer
+   * (`redisUrl`), as a second replica behind a load balancer would be.
+   */
+  async startAnotherInstance(options: { redisUrl: string }): Promise<{
+    baseUrl: string;
+    close(): Promise<void>;
+  }> {
+    const redis = createRedis(options.redisUrl, this.redisPrefix);
+    redis.on('error', () => undefined);
+    const app = createQueryApp({
+      pool: this.pool,
+      redis,
+      eventStore: this.eventStore,
+      config: { CONSISTENCY_WAIT_MS: 2000, ACTIVE_COPY_CACHE_MS: 0, AUTHOR_CACHE_MS: 1000 },
+      logger: createLogger('query-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
+      clock: Date.now,
+      cursorKey: randomBytes(32),
+    });
+    const server = createServer(app);
+    await listen(server, 0);
+    const { port } = server.address() as AddressInfo;
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      async close() {
+        await closeServer(server);
+        redis.disconnect();
+      },
+    };
+  }
+
+  /** Projects into these copies from now on (from the start of the log for a new copy). */
+  async useCopies(readModel: string, timelines: string): Promise<void> {
+    await Promise.all(this.projections.map((p) => p.close()));
+    const deps = {
+      config: {
+        REDIS_URL: testRedisUrl(),
+        REDIS_PREFIX: this.redisPrefix,
+        NATS_URL: 'nats://unused',
+        NATS_PREFIX: '',
+        FANOUT_MAX_FOLLOWERS: this.fanoutMaxFollowers,
+      },
+      pool: this.pool,
+      logger: createLogger('projection-test', 'silent'),
+    };
+    this.projections = [
+      createProjection('read-model', readModel, deps),
+      createProjection('timelines', timelines, deps),
+    ];
+    for (const p of this.projections) await p.setup();
+    this.projected = null;
+  }
+
+  /** Applies every event appended so far to both projections (each from its own checkpoint). */
+  async project(): Promise<void> {
+    const events = [];
+    let after: Position | null = null;
+    for (;;) {
+      const batch = await this.eventStore.readAll({ after, maxCount: 5000 });
+      if (batch.length === 0) break;
+      events.push(...batch);
+      after = batch.at(-1)!.position;
+    }
+    if (after === null) return;
+    for (const p of this.projections) {
+      const from = await p.checkpoint();
+      const pending = events.filter((e) => from === null || e.position > from);
+      if (pending.length === 0) continue;
+      const decoded = pending.map(decodeEvent).filter((e): e is DecodedEvent => e !== null);
+      for (let i = 0; i < decoded.length; i += 2000) {
+        const chunk = decoded.slice(i, i + 2000);
+        const upTo = i + 2000 >= decoded.length ? after : chunk.at(-1)!.position;
+        await p.apply(chunk, upTo, i === 0 ? from : decoded[i - 1]!.position);
+      }
+      await p.caughtUp?.(after);
+    }
+    this.projected = after;
+  }
+
+  get lastProjected(): Position | null {
+    return this.projected;
+  }
+
+  /** A strictly increasing clock for the events' times (ms), so tests control ties. */
+  tick(ms = 1): string {
+    this.clockMs += ms;
+    return new Date(this.clockMs).toISOString();
+  }
+
+  async append(stream: string, event: TweeterEvent, occurredAt = this.tick(0)): Promise<Position> {
+    const result = await this.eventStore.append(
+      stream,
+      [
+        {
+          id: uuidv7(),
+          type: event.type,
+          data: event.data,
+          metadata: {
+            schemaVersion: 1,
+            correlationId: 'test',
+            causationId: 'test',
+            actorId: null,
+            occurredAt,
+          },
+        },
+      ],
+      { expectedRevision: 'any' },
+    );
+    return result.position;
+  }
+
+  async createUser(username = `u${randomBytes(4).toString('hex')}`): Promise<TestUser> {
+    const id = uuidv7();
+    const token = issueToken(id);
+    const createdAt = this.tick();
+    await this.append(`user-${id}`, {
+      type: 'UserCreated',
+      data: {
+        userId: id,
+        username,
+        displayName: username,
+        bio: '',
+        tokenHash: hashToken(token),
+        createdAt,
+      },
+    });
+    return { id, username, token };
+  }
+
+  follow(followerId: string, followeeId: string): Promise<Position> {
+    return this.append(
+      `follow-${followerId}-${followeeId}`,
+      {
+        type: 'Followed',
+        data: { followerId, followeeId },
+      },
+      this.tick(),
+    );
+  }
+
+  unfollow(followerId: string, followeeId: string): Promise<Position> {
+    return this.append(
+      `follow-${followerId}-${followeeId}`,
+      {
+        type: 'Unfollowed',
+        data: { followerId, followeeId },
+      },
+      this.tick(),
+    );
+  }
+
+  /** Posts a tweet `tickMs` after the previous event (0: the same millisecond). */
+  async post(
+    authorId: string,
+    text = 'hello',
+    tickMs = 1,
+  ): Promise<{ id: string; position: Position }> {
+    const id = uuidv7();
+    const createdAt = this.tick(tickMs);
+    const position = await this.append(`tweet-${id}`, {
+      type: 'TweetPosted',
+      data: { tweetId: id, authorId, text, createdAt },
+    });
+    return { id, position };
+  }
+
+  deleteTweet(tweetId: string, authorId: string): Promise<Position> {
+    return this.append(`tweet-${tweetId}`, { type: 'TweetDeleted', data: { tweetId, authorId } });
+  }
+
+  deleteUser(userId: string): Promise<Position> {
+    return this.append(`user-${userId}`, { type: 'UserDeleted', data: { userId } });
+  }
+
+  async get(
+    path: string,
+    options: { token?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const response = await fetch(`${this.baseUrl}${path}`, { headers });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+    };
+  }
+
+  /** Every page of a listing; the ids in order. Fails on a repeated id or a non-200. */
+  async all(path: string, options: { token?: string; limit?: number } = {}): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const sep = path.includes('?') ? '&' : '?';
+      const url = `${path}${sep}limit=${options.limit ?? 100}${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await this.get(url, options.token ? { token: options.token } : {});
+      if (page.status !== 200)
+        throw new Error(`${url}: ${page.status} ${JSON.stringify(page.body)}`);
+      for (const item of page.body.data as { id: string }[]) ids.push(item.id);
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor);
+    return ids;
+  }
+
+  /** Deletes every key under this test's prefix (a "flush" that leaves other tests alone). */
+  async flushRedis(): Promise<void> {
+    let cursor = '0';
+    const raw = this.redis.duplicate({ keyPrefix: '' });
+    try {
+      do {
+        const [next, keys] = await raw.scan(cursor, 'MATCH', `${this.redisPrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await raw.unlink(...keys);
+      } while (cursor !== '0');
+    } finally {
+      raw.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    await closeServer(this.server);
+    await Promise.all(this.projections.map((p) => p.close()));
+    await this.flushRedis();
+    this.redis.disconnect();
+    await this.eventStore.close();
+    await this.pool.end();
+    await this.database.drop();
+  }
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+/** Thrown when the environment holds a value the process cannot start with. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(1, 'must be 1–65535')
+    .max(65535, 'must be 1–65535')
+    .default(fallback);
+
+const wholeNumber = (fallback: number, min = 0) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min)
+    .default(fallback);
+
+const url = (fallback: string, protocols: string[]) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
+
+/** Key and subject prefixes: letters, digits and a few separators, so they are safe in every name they end up in. */
+const prefix = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(
+      (v) => /^[A-Za-z0-9_:.-]*$/.test(v),
+      'may hold only letters, digits, "_", ":", "." and "-"',
+    );
+
+/** Every variable of the contract (api.md), with working local defaults. */
+export const environmentSchema = z.object({
+  DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/tweeter', ['postgres:', 'postgresql:']),
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_PREFIX: prefix('tweeter:'),
+  NATS_URL: url('nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+  NATS_PREFIX: prefix(''),
+  EVENTSTORE_CONNECTION_STRING: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+    .refine((v) => v === undefined || /^(esdb|kurrentdb)(\+discover)?:\/\//.test(v), {
+      message: 'must start with esdb:// or esdb+discover://',
+    }),
+  COMMAND_PORT: port(3001),
+  QUERY_PORT: port(3002),
+  PROJECTOR_PORT: port(3003),
+  DISPATCHER_PORT: port(3004),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  RATE_LIMIT_WRITES_PER_MINUTE: wholeNumber(300),
+  FANOUT_MAX_FOLLOWERS: wholeNumber(10_000),
+  CONSISTENCY_WAIT_MS: wholeNumber(2000),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+export type Config = Readonly<Environment>;
+
+/**
+ * Reads the configuration from the environment once, fails fast with every bad value named,
+ * and freezes the result so nothing changes it later. Services with variables of their own pass
+ * an extended schema.
+ */
+export function loadConfig(env?: NodeJS.ProcessEnv): Config;
+export function loadConfig<S extends z.ZodObject>(
+  env: NodeJS.ProcessEnv,
+  schema: S,
+): Readonly<z.infer<S>>;
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  schema: z.ZodObject = environmentSchema,
+): unknown {
+  // Empty strings count as unset, the way shells and compose files usually mean them.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const value = present[name];
+      return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(redactUrl(value))})`}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Hides a password inside a connection URL before it is shown anywhere. */
+export function redactUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return value;
+  }
+}

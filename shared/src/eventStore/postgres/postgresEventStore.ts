@@ -1,0 +1,288 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { assertNever } from '../../events/catalogue.ts';
+import { createKysely, createPool, ensureDatabase, migrate } from '../../postgres/database.ts';
+import {
+  decodePosition,
+  encodePosition,
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type Position,
+  type ReadAllOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+} from '../port.ts';
+import { AppendWakeups } from './appendWakeups.ts';
+import { eventStoreMigrations } from './migrations.ts';
+
+export interface PostgresEventStoreOptions {
+  url: string;
+  logger?: Logger;
+  poolSize?: number;
+  /** Longest a subscriber sleeps without a notification before it looks again. */
+  pollIntervalMs?: number;
+}
+
+const expectedCode = (expected: ExpectedRevision): string => {
+  if (typeof expected === 'bigint') {
+    if (expected < 0n) throw new RangeError(`Expected revision must be >= 0, got ${expected}`);
+    return expected.toString();
+  }
+  return { any: '-1', no_stream: '-2', stream_exists: '-3' }[expected];
+};
+
+interface AppendRow {
+  status: 'ok' | 'duplicate' | 'wrong_expected_revision' | 'partial_duplicate';
+  revision: string | null;
+  transaction_id: string | null;
+  global_position: string | null;
+}
+
+const toAppendResult = (row: AppendRow): AppendResult => ({
+  nextRevision: BigInt(row.revision!),
+  position: encodePosition(BigInt(row.transaction_id!), BigInt(row.global_position!)),
+});
+
+interface EventRow {
+  event_id: string;
+  stream_id: string;
+  revision_text: string;
+  tx_text: string;
+  seq_text: string;
+  event_type: string;
+  data: unknown;
+  metadata: unknown;
+  recorded_at: Date;
+}
+
+// The text casts get names of their own: an ORDER BY transaction_id would otherwise bind to the
+// text output column and sort "100000" before "99999".
+const selectColumns = `event_id, stream_id, stream_revision::text AS revision_text, transaction_id::text AS tx_text,
+  global_position::text AS seq_text, event_type, data, metadata, recorded_at`;
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  id: row.event_id,
+  streamId: row.stream_id,
+  revision: BigInt(row.revision_text),
+  position: encodePosition(BigInt(row.tx_text), BigInt(row.seq_text)),
+  type: row.event_type,
+  data: row.data,
+  metadata: row.metadata,
+  recordedAt: row.recorded_at,
+});
+
+// Only transactions below the oldest running one are visible to the log readers: see migrations.ts.
+const horizon = `transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
+
+/** The PostgreSQL event store: the default wherever EVENTSTORE_CONNECTION_STRING is unset. */
+export class PostgresEventStore implements EventStore {
+  readonly kind = 'postgres' as const;
+  private readonly wakeups: AppendWakeups;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresEventStoreOptions,
+  ) {
+    this.wakeups = new AppendWakeups(options.url, pool, options.logger);
+  }
+
+  /** Creates the database and schema when missing, then connects. */
+  static async connect(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
+    await ensureDatabase(options.url);
+    const pool = createPool(options.url, {
+      max: options.poolSize ?? 20,
+      applicationName: 'tweeter-event-store',
+    });
+    const db = createKysely(pool);
+    await migrate(db, 'event_store', eventStoreMigrations);
+    return new PostgresEventStore(pool, options);
+  }
+
+  async append(
+    streamId: string,
+    events: NewEvent[],
+    { expectedRevision }: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new RangeError('append needs at least one event');
+    const values = [
+      streamId,
+      expectedCode(expectedRevision),
+      events.map((e) => e.id),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => JSON.stringify(e.metadata)),
+    ];
+    let row: AppendRow;
+    try {
+      const { rows } = await this.pool.query<AppendRow>({
+        name: 'event_store_append',
+        text: `SELECT status, revision::text AS revision, transaction_id, global_position
+               FROM event_store.append_events($1, $2::bigint, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])`,
+        values,
+      });
+      row = rows[0]!;
+    } catch (error) {
+      // Event ids stored already under another expectation or stream (P0002), or by a concurrent
+      // append to another stream (unique violation): answer as the first append did.
+      const e = error as { code?: string; constraint?: string };
+      if (e.code === 'P0002' || (e.code === '23505' && e.constraint === 'events_event_id_key')) {
+        const existing = await this.findAppended(events);
+        if (existing) return existing;
+        throw new Error(`Append to ${streamId}: some but not all event ids are already stored`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    switch (row.status) {
+      case 'ok':
+        this.wakeups.signal();
+        return toAppendResult(row);
+      case 'duplicate':
+        return toAppendResult(row);
+      case 'wrong_expected_revision':
+        throw new WrongExpectedRevisionError(
+          streamId,
+          expectedRevision,
+          row.revision === null ? 'no_stream' : BigInt(row.revision),
+        );
+      case 'partial_duplicate':
+        throw new Error(`Append to ${streamId}: some but not all event ids are already stored`);
+      default:
+        return assertNever(row.status);
+    }
+  }
+
+  /** The result of an earlier append of exactly these events, or null. */
+  private async findAppended(events: NewEvent[]): Promise<AppendResult | null> {
+    const { rows } = await this.pool.query<{
+      revision_text: string;
+      tx_text: string;
+      seq_text: string;
+      n: number;
+    }>(
+      `SELECT stream_revision::text AS revision_text, transaction_id::text AS tx_text,
+              global_position::text AS seq_text, count(*) OVER ()::int AS n
+       FROM event_store.events WHERE event_id = ANY ($1::uuid[])
+       ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
+      [events.map((e) => e.id)],
+    );
+    const row = rows[0];
+    if (!row || row.n !== events.length) return null;
+    return {
+      nextRevision: BigInt(row.revision_text),
+      position: encodePosition(BigInt(row.tx_text), BigInt(row.seq_text)),
+    };
+  }
+
+  async readStream(
+    streamId: string,
+    { fromRevision = 0n, maxCount = 10_000 }: { fromRevision?: bigint; maxCount?: number } = {},
+  ): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'event_store_read_stream',
+      text: `SELECT ${selectColumns} FROM event_store.events
+             WHERE stream_id = $1 AND stream_revision >= $2 ORDER BY events.stream_revision LIMIT $3`,
+      values: [streamId, fromRevision.toString(), maxCount],
+    });
+    return rows.map(toRecorded);
+  }
+
+  async readAll({ after = null, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
+    if (after === null) {
+      const { rows } = await this.pool.query<EventRow>({
+        name: 'event_store_read_all_start',
+        text: `SELECT ${selectColumns} FROM event_store.events WHERE ${horizon}
+               ORDER BY events.transaction_id, events.global_position LIMIT $1`,
+        values: [maxCount],
+      });
+      return rows.map(toRecorded);
+    }
+    const [tx, seq] = decodePosition(after);
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'event_store_read_all',
+      text: `SELECT ${selectColumns} FROM event_store.events
+             WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${horizon}
+             ORDER BY events.transaction_id, events.global_position LIMIT $3`,
+      values: [tx.toString(), seq.toString(), maxCount],
+    });
+    return rows.map(toRecorded);
+  }
+
+  async *subscribe({
+    after = null,
+    batchSize = 1000,
+    signal,
+  }: SubscribeOptions = {}): AsyncIterable<RecordedEvent[]> {
+    const waiter = this.wakeups.waiter();
+    let position = after;
+    try {
+      while (!signal?.aborted) {
+        const batch = await this.readAll({ after: position, maxCount: batchSize });
+        if (batch.length > 0) {
+          position = batch[batch.length - 1]!.position;
+          waiter.found();
+          yield batch;
+          continue;
+        }
+        await waiter.wait(this.options.pollIntervalMs ?? 1000, signal);
+      }
+    } finally {
+      waiter.dispose();
+    }
+  }
+
+  async headPosition(): Promise<Position | null> {
+    const { rows } = await this.pool.query<{ tx_text: string; seq_text: string }>(
+      `SELECT transaction_id::text AS tx_text, global_position::text AS seq_text FROM event_store.events
+       WHERE ${horizon} ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
+    );
+    const row = rows[0];
+    return row ? encodePosition(BigInt(row.tx_text), BigInt(row.seq_text)) : null;
+  }
+
+  async countAfter(position: Position | null, cap = 10_000_000): Promise<number> {
+    const [tx, seq] = position === null ? [0n, 0n] : decodePosition(position);
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (
+         SELECT 1 FROM event_store.events
+         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${horizon} LIMIT $3) t`,
+      [tx.toString(), seq.toString(), cap],
+    );
+    return rows[0]!.n;
+  }
+
+  /**
+   * Resolves once every transaction that committed before the call is visible to log readers
+   * (below the horizon). For tests and tools that inspect the log right after appending while
+   * other transactions may be running on the server.
+   */
+  async settled(timeoutMs = 30_000): Promise<void> {
+    const { rows } = await this.pool.query<{ xmax: string }>(
+      'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax',
+    );
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const check = await this.pool.query<{ visible: boolean }>(
+        'SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS visible',
+        [rows[0]!.xmax],
+      );
+      if (check.rows[0]!.visible) return;
+      if (Date.now() > deadline)
+        throw new Error('the log did not settle: a transaction stays open');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.wakeups.close();
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './problems.ts';
+export * from './app.ts';
+export * from './docs.ts';

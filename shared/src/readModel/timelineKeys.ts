@@ -1,0 +1,135 @@
+/**
+ * The Redis layout of the `timelines` projection, as the query service reads it.
+ *
+ * All keys live under the connection's REDIS_PREFIX (ioredis keyPrefix) and then under a copy
+ * namespace `tl:<version>:` (default version `v1`; the live version is in
+ * `projections.active_copies`). Per-user keys carry the user id as a hash tag `{<id>}` so that one
+ * user's keys share a Redis Cluster slot.
+ *
+ * Home timeline entries: member = the tweet id as 16 raw bytes (UUIDv7, so byte order = id order),
+ * score = createdAt in epoch milliseconds. `ZRANGE key +inf -inf BYSCORE REV` therefore yields
+ * createdAt desc, then id desc: exactly the order of the API.
+ *
+ * THE PREFIX INVARIANT. Let T(U) be U's true home timeline without the tweets of followed
+ * celebrities (authors in `celebs`): U's own tweets and those of every non-celebrity U follows,
+ * not deleted. The home key holds exactly the entries of T(U) whose (score, id) is >= U's boundary
+ * (fields `bs` score and `bm` member of the user hash); with no boundary, all of T(U). The boundary
+ * is set when the timeline is trimmed to `homeTimelineCap` entries (it is the oldest entry kept) and
+ * never moves down. So the home timeline of the API is, once caught up:
+ *   head = (home key ∪ author lists of the followed celebrities), each restricted to >= boundary;
+ *   tail = the read model's tweets of U and everyone U follows, strictly below the boundary.
+ */
+
+export const homeTimelineCap = 800;
+export const defaultTimelinesVersion = 'v1';
+
+/** Key versions: short, safe inside a key. */
+export function isTimelinesVersion(version: string): boolean {
+  return /^[A-Za-z0-9_-]{1,32}$/.test(version);
+}
+
+export interface TimelineKeys {
+  /** Namespace of the copy, e.g. `tl:v1:` (under the connection's REDIS_PREFIX). */
+  readonly namespace: string;
+  /**
+   * Hash: `checkpoint` (log position of the last event applied) and `live` ('1' once the copy has
+   * caught up with the head of the log since it was (re)built). Missing: the copy is empty or was
+   * flushed, and is being rebuilt; answer from PostgreSQL.
+   */
+  readonly meta: string;
+  /** Set of the user ids whose tweets are not fanned out (sticky: once above the threshold). */
+  readonly celebs: string;
+  /** Sorted set: U's home timeline head (see the prefix invariant). */
+  home(userId: string): string;
+  /**
+   * Hash, present exactly while U exists: `u` username, `d` display name, and the boundary `bs`
+   * (score) and `bm` (16-byte member) once the home timeline was trimmed. Its absence for a user
+   * the read model knows (while `meta.live` is '1') means the user's Redis data was lost.
+   */
+  user(userId: string): string;
+  /** Sorted set: every live tweet of U, same member/score encoding as home timelines (uncapped). */
+  author(userId: string): string;
+  /** Set of follower ids (UUID strings): the projection's own follow graph. */
+  followers(userId: string): string;
+  /** Set of followee ids (UUID strings). */
+  following(userId: string): string;
+  /** String: the tweet body as JSON (`TweetBody`). */
+  tweet(tweetId: string): string;
+  /** The prefix of tweet body keys (for scripts that derive them). */
+  readonly tweetPrefix: string;
+}
+
+export function timelineKeys(version: string = defaultTimelinesVersion): TimelineKeys {
+  if (!isTimelinesVersion(version)) throw new RangeError(`Not a timelines version: ${version}`);
+  const ns = `tl:${version}:`;
+  return {
+    namespace: ns,
+    meta: `${ns}meta`,
+    celebs: `${ns}celebs`,
+    home: (u) => `${ns}home:{${u}}`,
+    user: (u) => `${ns}user:{${u}}`,
+    author: (u) => `${ns}author:{${u}}`,
+    followers: (u) => `${ns}followers:{${u}}`,
+    following: (u) => `${ns}following:{${u}}`,
+    tweet: (t) => `${ns}t:${t}`,
+    tweetPrefix: `${ns}t:`,
+  };
+}
+
+/** The 16 raw bytes of a UUID: the compact sorted-set member. */
+export function encodeTimelineMember(uuid: string): Buffer {
+  const hex = uuid.replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new RangeError(`Not a UUID: ${uuid}`);
+  return Buffer.from(hex, 'hex');
+}
+
+/** The UUID string of a 16-byte member. */
+export function decodeTimelineMember(member: Buffer): string {
+  if (member.length !== 16) throw new RangeError(`Not a timeline member: ${member.length} bytes`);
+  const h = member.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The score of an entry: createdAt in epoch milliseconds (an integer, stored compactly). */
+export function timelineScore(createdAt: string | Date): number {
+  const ms = typeof createdAt === 'string' ? Date.parse(createdAt) : createdAt.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError(`Not a timestamp: ${String(createdAt)}`);
+  return ms;
+}
+
+/** A tweet body as stored under `tweet(id)`. */
+export interface TweetBody {
+  id: string;
+  authorId: string;
+  text: string;
+  /** RFC 3339 with milliseconds. */
+  createdAt: string;
+}
+
+export const encodeTweetBody = (body: TweetBody): string => JSON.stringify(body);
+export const decodeTweetBody = (json: string): TweetBody => JSON.parse(json) as TweetBody;
+
+/** The position of an entry in a timeline: (score, id) compared desc-first by the API's order. */
+export interface TimelineBoundary {
+  score: number;
+  tweetId: string;
+}
+
+/**
+ * The boundary of a home timeline from its user hash (HGETALL as Buffers); null when the timeline
+ * was never trimmed (it then holds all of T(U)).
+ */
+export function decodeTimelineBoundary(
+  userHash: Record<string, Buffer | undefined>,
+): TimelineBoundary | null {
+  const bs = userHash.bs;
+  const bm = userHash.bm;
+  if (!bs || !bm) return null;
+  return { score: Number(bs.toString()), tweetId: decodeTimelineMember(bm) };
+}
+
+/** Orders entries as the API does: createdAt desc, then id desc. Negative when a comes first. */
+export function compareTimelineEntries(a: TimelineBoundary, b: TimelineBoundary): number {
+  if (a.score !== b.score) return b.score - a.score;
+  return a.tweetId === b.tweetId ? 0 : a.tweetId < b.tweetId ? 1 : -1;
+}

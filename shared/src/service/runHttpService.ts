@@ -1,0 +1,25 @@
+import { createServer } from 'node:http';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { closeServer, listen, onShutdown } from './lifecycle.ts';
+
+/** Listens with `app` on `port` and closes the server, then `stop`, on SIGINT/SIGTERM. */
+export async function runHttpService(options: {
+  name: string;
+  app: Express;
+  port: number;
+  logger: Logger;
+  stop: () => Promise<void>;
+}): Promise<void> {
+  const server = createServer(options.app);
+  server.keepAliveTimeout = 65_000;
+  onShutdown(options.logger, async () => {
+    await closeServer(server);
+    await options.stop();
+  });
+  await listen(server, options.port);
+  options.logger.info(
+    { port: options.port },
+    `${options.name} listening on http://127.0.0.1:${options.port}`,
+  );
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../config/config.ts';
+
+/** A short random tag for names that must not collide across test files, runs and dev stacks. */
+export const uniqueTag = (): string => randomBytes(5).toString('hex');
+
+/** Databases of one test run share a prefix, so the run can drop its leftovers and no other run's. */
+export const testDatabasePrefix = (): string =>
+  `tweeter_test_${process.env.TWEETER_TEST_RUN ?? 'adhoc'}_`;
+
+/** The Postgres server tests run against (TEST_DATABASE_URL, else DATABASE_URL, else the local default). */
+const serverUrl = (): URL =>
+  new URL(
+    process.env.TEST_DATABASE_URL ??
+      loadConfig({ DATABASE_URL: process.env.DATABASE_URL }).DATABASE_URL,
+  );
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+/** A database of its own for one test file; `drop()` removes it. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `${testDatabasePrefix()}${uniqueTag()}`;
+  const admin = serverUrl();
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = serverUrl();
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const c = new pg.Client({ connectionString: admin.toString() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export const testRedisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const testNatsUrl = (): string => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+/** A Redis key prefix of its own for one test file. */
+export const testRedisPrefix = (): string => `test:${uniqueTag()}:`;
+/** A NATS name prefix of its own for one test file. */
+export const testNatsPrefix = (): string => `T${uniqueTag()}`;

@@ -1,0 +1,78 @@
+import { natsNames, type NatsConnection } from '@tweeter/shared';
+import { nanos } from 'nats';
+import { v7 as uuidv7 } from 'uuid';
+
+/**
+ * The integration-events stream as the projector creates it (docs/projections.md), for tests that
+ * publish events themselves.
+ */
+export async function ensureEventStream(nc: NatsConnection, natsPrefix: string): Promise<void> {
+  const { stream, subjectPrefix } = natsNames(natsPrefix);
+  const jsm = await nc.jetstreamManager();
+  try {
+    await jsm.streams.info(stream);
+  } catch {
+    await jsm.streams.add({
+      name: stream,
+      subjects: [`${subjectPrefix}.>`],
+      duplicate_window: nanos(10 * 60_000),
+    });
+  }
+}
+
+export async function deleteEventStream(nc: NatsConnection, natsPrefix: string) {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.delete(natsNames(natsPrefix).stream).catch(() => undefined);
+}
+
+export interface TestEvent {
+  id: string;
+  type: string;
+  occurredAt: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export const tweetPosted = (authorId: string, text = 'hello'): TestEvent => {
+  const id = uuidv7();
+  const occurredAt = new Date().toISOString();
+  return {
+    id,
+    type: 'tweet.posted',
+    occurredAt,
+    data: { tweetId: uuidv7(), authorId, text, createdAt: occurredAt },
+    metadata: {
+      schemaVersion: 1,
+      correlationId: id,
+      causationId: id,
+      actorId: authorId,
+      occurredAt,
+    },
+  };
+};
+
+export const followed = (followerId: string, followeeId: string): TestEvent => {
+  const id = uuidv7();
+  const occurredAt = new Date().toISOString();
+  return {
+    id,
+    type: 'user.followed',
+    occurredAt,
+    data: { followerId, followeeId },
+    metadata: {
+      schemaVersion: 1,
+      correlationId: id,
+      causationId: id,
+      actorId: followerId,
+      occurredAt,
+    },
+  };
+};
+
+/** Publishes exactly as the integration-events projection does: subject, Nats-Msg-Id, payload. */
+export async function publishEvent(nc: NatsConnection, natsPrefix: string, event: TestEvent) {
+  const { subjectPrefix } = natsNames(natsPrefix);
+  return nc
+    .jetstream()
+    .publish(`${subjectPrefix}.${event.type}`, JSON.stringify(event), { msgID: event.id });
+}
