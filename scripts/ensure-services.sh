@@ -66,6 +66,7 @@ ensure_redis() {
   command -v redis-server >/dev/null || install_pkg redis-server
   mkdir -p "$stack/redis"
   redis-server --daemonize yes --bind "$redis_host" --port "$redis_port" --save "" --appendonly no \
+    --zset-max-listpack-entries 1024 \
     --dir "$stack/redis" --logfile "$stack/redis-$redis_port.log"
   wait_for Redis "$redis_host" "$redis_port"
 }
