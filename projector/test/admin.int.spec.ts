@@ -22,7 +22,7 @@ import type { RunnerStatus } from '../src/runtime/runner.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from '../src/testing/eventFactory.ts';
 import { freePort, ProjectorProcess } from '../src/testing/projectorProcess.ts';
 import { buildWorkload, seededRandom } from '../src/testing/syntheticLog.ts';
-import { runCli, startCli } from './adminCli.ts';
+import { runCli, runCliOnTerminal, startCli } from './adminCli.ts';
 
 /**
  * Every admin command as a real process against real PostgreSQL, Redis and NATS, alone and beside
@@ -185,6 +185,34 @@ describe('without a projector', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 
+  it('replay stopped by Ctrl-C exits 130 after a batch, leaves the copy not live, and resumes', async () => {
+    const meta = timelineKeys('v1').meta;
+    const cli = startCli(['replay', 'timelines', '--from-start', '--yes'], env);
+    // Interrupt once the first batch of the new replay is committed.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const checkpoint = await redis.hget(meta, 'checkpoint');
+      if (checkpoint && checkpoint !== head) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    cli.child.kill('SIGINT');
+    const stopped = await cli.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toMatch(
+      /timelines \(v1\): interrupted at checkpoint [0-9a-f]{32} after \d+ events; run replay again to continue from there/,
+    );
+    const stored = (await redis.hget(meta, 'checkpoint')) as Position | null;
+    expect(comparePositions(stored, head)).toBeLessThan(0);
+    // Readers must not trust a half-built copy: it is not marked live.
+    expect(await redis.hget(meta, 'live')).toBeNull();
+
+    const again = await runCli(['replay', 'timelines', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    const figure = JSON.parse(again.stdout.trim()) as { events: number };
+    expect(figure.events).toBeLessThan(eventCount);
+    expect(await redis.hget(meta, 'checkpoint')).toBe(head);
+    expect(await redis.hget(meta, 'live')).toBe('1');
+  });
+
   it('replay all brings the others to the head; plain progress lines when not on a terminal', async () => {
     const r = await runCli(['replay', 'all'], env);
     expect(r.code, r.stderr).toBe(0);
@@ -195,6 +223,27 @@ describe('without a projector', () => {
       projections: { lagEvents: number; checkpoint: string }[];
     };
     expect(json.projections.map((p) => p.lagEvents)).toEqual([0, 0, 0]);
+  });
+
+  it('a destructive command on a terminal asks, and does only what the operator answers', async () => {
+    const stored = async () =>
+      (await pool.query<{ position: string | null }>(`SELECT position FROM read_model.checkpoint`))
+        .rows[0]?.position ?? null;
+    expect(await stored()).toBe(head);
+    const no = await runCliOnTerminal(['reset', 'read-model'], env, 'n');
+    expect(no.stdout).toContain(
+      'read-model (read_model): delete its data and checkpoint so that it rebuilds from the start? [y/N]',
+    );
+    expect(no.stdout).toContain('tweeter-admin: cancelled');
+    expect(no.code).toBe(1);
+    expect(await stored()).toBe(head);
+
+    const yes = await runCliOnTerminal(['reset', 'read-model'], env, 'y');
+    expect(yes.code, yes.stdout).toBe(0);
+    expect(yes.stdout).toContain('read-model (read_model): reset; no projector runs it');
+    expect(await stored()).toBeNull();
+    expect((await runCli(['replay', 'read-model'], env)).code).toBe(0);
+    expect(await stored()).toBe(head);
   });
 
   it('verify passes on a healthy copy and names what differs after corruption', async () => {

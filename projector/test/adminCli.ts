@@ -31,3 +31,32 @@ export function startCli(args: string[], env: Record<string, string>) {
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return startCli(args, env).done;
 }
+
+/**
+ * `tweeter-admin` on a pseudo-terminal (util-linux `script`), answering `answer` to its question
+ * once the question (`[y/N]`) shows.
+ */
+export function runCliOnTerminal(
+  args: string[],
+  env: Record<string, string>,
+  answer: string,
+): Promise<CliResult> {
+  const command = ['node', 'projector/bin/tweeter-admin', ...args].join(' ');
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', EVENTSTORE_CONNECTION_STRING: '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let answered = false;
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    if (!answered && stdout.includes('[y/N]')) {
+      answered = true;
+      child.stdin.write(`${answer}\n`);
+    }
+  });
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr: '' })),
+  );
+}

@@ -41,6 +41,7 @@ export async function replayToHead(
     applied += batch.length;
     options.onProgress?.({ applied, checkpoint });
   }
-  await projection.caughtUp?.(checkpoint);
+  // An interrupted replay stopped short of the head: readers must not trust the copy yet.
+  if (!options.signal?.aborted) await projection.caughtUp?.(checkpoint);
   return { applied, checkpoint };
 }
