@@ -45,7 +45,9 @@ export function createProgress(
   const everyMs = options.everyMs ?? 2000;
   let last = 0;
   let latest = { done: 0, total: 0 };
+  let printed: typeof latest | undefined;
   const line = () => {
+    printed = latest;
     const { done, total } = latest;
     const r = rate(done);
     const eta = r > 0 ? Math.ceil(Math.max(0, total - done) / r) : null;
@@ -63,7 +65,7 @@ export function createProgress(
       }
     },
     stop() {
-      line();
+      if (printed !== latest) line();
     },
   };
 }
