@@ -13,7 +13,12 @@ import {
 } from 'graphile-worker';
 import pg from 'pg';
 import type { DispatcherContext } from './deps.ts';
-import { drainSubscriptionTask, runDigestTask, workerSchema } from './jobs.ts';
+import {
+  drainSubscriptionTask,
+  runDigestTask,
+  scheduleStrandedDrains,
+  workerSchema,
+} from './jobs.ts';
 import { drainSubscription } from '../delivery/drainSubscription.ts';
 import { runDigest } from '../runningDigest/runDigest.ts';
 import type { QueryApi } from '../runningDigest/queryApi.ts';
@@ -65,13 +70,29 @@ export async function startDeliveryWorker(
     events: liveness.events,
   });
   await liveness.reap();
+  const sweeper = setInterval(() => {
+    scheduleStrandedDrains(ctx.db)
+      .then((stranded) => {
+        if (stranded.length > 0)
+          ctx.logger.warn(
+            { subscriptions: stranded },
+            'unfinished deliveries had no drain job; scheduled one',
+          );
+      })
+      .catch((error: unknown) => ctx.logger.warn({ err: error }, 'stranded-delivery sweep failed'));
+  }, strandedSweepMs);
+  sweeper.unref();
   return {
     async stop() {
+      clearInterval(sweeper);
       await runner.stop();
       await liveness.stop();
     },
   };
 }
+
+/** How often unfinished deliveries without a drain job are looked for (see scheduleStrandedDrains). */
+const strandedSweepMs = 15_000;
 
 /**
  * graphile-worker releases the jobs of a worker that died without shutting down only after four
