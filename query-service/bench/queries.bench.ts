@@ -47,7 +47,7 @@ const tweetCount = Number(process.env.BENCH_TWEETS ?? 1_000_000);
 const authorCount = 2000;
 const followed = 500;
 const connections = 50;
-const note = 'taken on a busy shared 2-core machine (colleagues running tests)';
+const note = 'service, PostgreSQL, Redis and load generator share one 2-core machine';
 
 const print = (figure: Record<string, unknown>) =>
   console.log(
