@@ -1,5 +1,4 @@
-import { isPosition, Problem, validationProblem, type Redis } from '@tweeter/shared';
-import type { Request } from 'express';
+import { Problem, type Redis } from '@tweeter/shared';
 import { Histogram, type Registry } from 'prom-client';
 import type { LiveCopies } from './activeCopies.ts';
 import type { ReadModel } from './readModel.ts';
@@ -13,17 +12,6 @@ interface Standing {
   /** A timelines copy that is not live is not read (answers come from PostgreSQL). */
   read: boolean;
   at: number;
-}
-
-/** The X-Min-Position header of a request, validated; null when absent. */
-export function minPositionOf(req: Request): string | null {
-  const value = req.headers['x-min-position'];
-  if (value === undefined) return null;
-  if (typeof value !== 'string' || !isPosition(value.trim()))
-    throw validationProblem('The X-Min-Position header is invalid', [
-      { path: 'X-Min-Position', message: 'must be the value of an X-Event-Position header' },
-    ]);
-  return value.trim();
 }
 
 /**

@@ -1,8 +1,8 @@
+import { minPositionOf } from '@tweeter/shared';
 import type { Request } from 'express';
 import type { ActiveCopiesCache, LiveCopies } from './activeCopies.ts';
 import type { TokenVerifier } from './authentication.ts';
 import type { ConsistencyGate, ReadSource } from './consistency.ts';
-import { minPositionOf } from './consistency.ts';
 import type { CursorCodec } from './cursor.ts';
 import type { QueryDependencies } from './deps.ts';
 import type { QueryMetrics } from './metrics.ts';

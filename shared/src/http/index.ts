@@ -1,3 +1,4 @@
 export * from './problems.ts';
 export * from './app.ts';
 export * from './docs.ts';
+export * from './minPosition.ts';

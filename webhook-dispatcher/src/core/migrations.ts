@@ -99,4 +99,10 @@ export const dispatcherMigrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '2026-11-24T17:00:00_task_min_position': {
+    async up(db: Kysely<unknown>) {
+      // The X-Min-Position of POST /tasks: the digest reads wait for it (read-your-writes).
+      await sql`ALTER TABLE webhooks.tasks ADD COLUMN min_position text`.execute(db);
+    },
+  },
 };

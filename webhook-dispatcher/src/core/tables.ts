@@ -67,6 +67,8 @@ export interface TaskTable {
   username: string;
   /** The request's webhookUrl; null means WEBHOOK_URL at the time of sending. */
   webhook_url: string | null;
+  /** The request's X-Min-Position: the digest's reads wait until the projections passed it. */
+  min_position: string | null;
   status: TaskStatus;
   attempts: Generated<number>;
   last_error: string | null;

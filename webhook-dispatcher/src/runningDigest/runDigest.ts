@@ -40,15 +40,15 @@ export async function runDigest(
       failure = 'no webhookUrl in the task and WEBHOOK_URL is not set';
       permanent = true;
     } else {
-      const user = await queryApi.userByUsername(task.username);
+      const user = await queryApi.userByUsername(task.username, task.min_position);
       if (user === null) {
         failure = `user ${task.username} no longer exists`;
         permanent = true;
       } else {
         const userId = String(user.id);
         const [tweets, followers] = await Promise.all([
-          queryApi.latestTweets(userId, digestPageSize),
-          queryApi.firstFollowers(userId, digestPageSize),
+          queryApi.latestTweets(userId, digestPageSize, task.min_position),
+          queryApi.firstFollowers(userId, digestPageSize, task.min_position),
         ]);
         const body = JSON.stringify({
           type: 'user.digest',

@@ -1,5 +1,6 @@
 import {
   conflict,
+  minPositionOf,
   notFound,
   parseOr400,
   Problem,
@@ -74,6 +75,7 @@ export function registerSchedulingDigest(
   router.post('/tasks', authenticated, async (req, res) => {
     const caller = callerOf(res);
     const input = parseOr400(scheduleDigestBody, req.body, 'body');
+    const minPosition = minPositionOf(req);
     if (input.webhookUrl === undefined && ctx.config.WEBHOOK_URL === undefined)
       throw validationProblem('No webhookUrl given and no default WEBHOOK_URL is configured', [
         { path: 'webhookUrl', message: 'required here' },
@@ -100,10 +102,12 @@ export function registerSchedulingDigest(
         .executeTakeFirstOrThrow();
       if (Number(count) >= cap) throw overCap();
     }
-    const user = await queryApi.userByUsername(input.username).catch((error: unknown) => {
-      ctx.logger.warn({ err: error }, 'query service lookup failed');
-      throw unavailable('The query service is not answering; try again shortly');
-    });
+    const user = await queryApi
+      .userByUsername(input.username, minPosition)
+      .catch((error: unknown) => {
+        ctx.logger.warn({ err: error }, 'query service lookup failed');
+        throw unavailable('The query service is not answering; try again shortly');
+      });
     if (user === null) throw notFound(`No user ${input.username}`);
     const username = typeof user.username === 'string' ? user.username : input.username;
 
@@ -137,6 +141,7 @@ export function registerSchedulingDigest(
           owner_id: caller.id,
           username,
           webhook_url: input.webhookUrl ?? null,
+          min_position: minPosition,
           status: 'scheduled',
           last_error: null,
           run_at: runAt,
@@ -165,6 +170,16 @@ export function registerSchedulingDigest(
       '(429 with Retry-After).',
     security: bearerSecurity,
     request: {
+      headers: z.object({
+        'X-Min-Position': z
+          .string()
+          .optional()
+          .meta({
+            description:
+              'Read-your-writes: the X-Event-Position of a command. The user lookup and the ' +
+              "digest's reads wait until the query service has passed it.",
+          }),
+      }),
       body: { required: true, content: { 'application/json': { schema: scheduleDigestBody } } },
     },
     responses: {

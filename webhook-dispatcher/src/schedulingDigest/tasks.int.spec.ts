@@ -106,6 +106,40 @@ describe('digest tasks', () => {
     expect(stub.authorizations.at(-1)).toBe('Bearer query-token');
   });
 
+  it('X-Min-Position: the lookup and every digest read wait for it; a malformed one is a 400', async () => {
+    const position = '0000000000001a2b0000000000000042';
+    const bad = await call('POST', '/tasks', {
+      token: caller.token,
+      headers: { 'x-min-position': 'not-a-position' },
+      body: { username: 'fresh', webhookUrl: receiver.url },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([
+      { path: 'X-Min-Position', message: 'must be the value of an X-Event-Position header' },
+    ]);
+
+    const user = stub.addUser('fresh');
+    const seen = stub.minPositions.length;
+    const response = await call('POST', '/tasks', {
+      token: caller.token,
+      headers: { 'x-min-position': position },
+      body: { username: 'fresh', webhookUrl: receiver.url },
+    });
+    expect(response.status).toBe(202);
+    expect((await finished(response.body.id as string)).status).toBe('succeeded');
+    // The lookup at POST /tasks, then the digest's three reads when it runs.
+    const requests = stub.minPositions.slice(seen);
+    expect(requests.map((r) => r.path).sort()).toEqual(
+      [
+        '/users/by-username/fresh',
+        '/users/by-username/fresh',
+        `/users/${user.id}/followers`,
+        `/users/${user.id}/tweets`,
+      ].sort(),
+    );
+    expect(requests.map((r) => r.minPosition)).toEqual(Array(4).fill(position));
+  });
+
   it('409 naming the unfinished task until it succeeds; retries with the same webhook-id', async () => {
     stub.addUser('retried');
     let failures = 2;

@@ -9,6 +9,8 @@ import { v7 as uuidv7 } from 'uuid';
  */
 export class QueryServiceStub {
   readonly authorizations: (string | undefined)[] = [];
+  /** The X-Min-Position of each request, by path. */
+  readonly minPositions: { path: string; minPosition: string | undefined }[] = [];
   private readonly users = new Map<string, { id: string; username: string }>();
   /** Answer every request with this status instead (a query service in trouble). */
   failWith: number | null = null;
@@ -35,6 +37,11 @@ export class QueryServiceStub {
 
   private handle(req: IncomingMessage, res: ServerResponse) {
     this.authorizations.push(req.headers.authorization);
+    const minPosition = req.headers['x-min-position'];
+    this.minPositions.push({
+      path: (req.url ?? '/').split('?')[0]!,
+      minPosition: typeof minPosition === 'string' ? minPosition : undefined,
+    });
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
