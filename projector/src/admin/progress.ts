@@ -14,7 +14,7 @@ export interface Progress {
  */
 export function createProgress(
   label: string,
-  options: { quiet?: boolean; everyMs?: number } = {},
+  options: { quiet?: boolean; everyMs?: number; total?: number } = {},
 ): Progress {
   const stream = options.quiet ? process.stderr : process.stdout;
   const started = Date.now();
@@ -30,7 +30,7 @@ export function createProgress(
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(1, 0, { rate: 0 });
+    bar.start(Math.max(1, options.total ?? 1), 0, { rate: 0 });
     return {
       update(done, total) {
         bar.setTotal(Math.max(1, total));
@@ -44,7 +44,7 @@ export function createProgress(
   if (options.quiet) return { update() {}, stop() {} };
   const everyMs = options.everyMs ?? 2000;
   let last = 0;
-  let latest = { done: 0, total: 0 };
+  let latest = { done: 0, total: options.total ?? 0 };
   let printed: typeof latest | undefined;
   const line = () => {
     printed = latest;

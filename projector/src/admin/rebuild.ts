@@ -85,7 +85,10 @@ export async function rebuildProjection(
     try {
       await fresh.setup();
       const total = await ctx.eventStore.countAfter(null, Number.MAX_SAFE_INTEGER);
-      const progress = createProgress(`rebuild ${name}`, { quiet: options.json ?? false });
+      const progress = createProgress(`rebuild ${name}`, {
+        quiet: options.json ?? false,
+        total,
+      });
       let built;
       try {
         built = await catchUp(fresh, ctx.eventStore, {

@@ -67,7 +67,7 @@ export async function replayProjection(
     await projection.setup();
     const from = await projection.checkpoint();
     const total = await ctx.eventStore.countAfter(from, Number.MAX_SAFE_INTEGER);
-    const progress = createProgress(`replay ${name}`, { quiet: options.json ?? false });
+    const progress = createProgress(`replay ${name}`, { quiet: options.json ?? false, total });
     const started = performance.now();
     let result;
     try {
@@ -103,6 +103,7 @@ async function followRebuild(
   const total = await ctx.eventStore.countAfter(null, Number.MAX_SAFE_INTEGER);
   const progress = createProgress(`replay ${name} (by the projector)`, {
     quiet: options.json ?? false,
+    total,
   });
   try {
     for (;;) {
