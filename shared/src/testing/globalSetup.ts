@@ -1,6 +1,15 @@
 import net from 'node:net';
+import { Redis } from 'ioredis';
+import { connect } from 'nats';
 import pg from 'pg';
-import { testDatabasePrefix, testNatsUrl, testRedisUrl, uniqueTag } from './resources.ts';
+import {
+  testDatabasePrefix,
+  testNatsUrl,
+  testRedisUrl,
+  testRunNatsPrefix,
+  testRunRedisPrefix,
+  uniqueTag,
+} from './resources.ts';
 
 const reachable = (url: string, defaultPort: number) =>
   new Promise<boolean>((resolve) => {
@@ -53,5 +62,28 @@ export default async function setup(): Promise<() => Promise<void>> {
     for (const { datname } of rows)
       await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     await c.end();
+    // Likewise the run's Redis keys and NATS streams (a killed stack cannot clean up after itself).
+    const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${testRunRedisPrefix()}*`,
+        'COUNT',
+        1000,
+      );
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+    const nc = await connect({ servers: new URL(testNatsUrl()).host });
+    const jsm = await nc.jetstreamManager();
+    const ours: string[] = [];
+    for await (const stream of jsm.streams.list())
+      if (stream.config.name.startsWith(testRunNatsPrefix())) ours.push(stream.config.name);
+    for (const name of ours) await jsm.streams.delete(name);
+    await nc.close();
   };
 }

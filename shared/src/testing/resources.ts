@@ -5,9 +5,17 @@ import { loadConfig } from '../config/config.ts';
 /** A short random tag for names that must not collide across test files, runs and dev stacks. */
 export const uniqueTag = (): string => randomBytes(5).toString('hex');
 
+/** The tag of this test run (set by the global setup, inherited by the test workers). */
+const testRun = (): string => process.env.TWEETER_TEST_RUN ?? 'adhoc';
+
 /** Databases of one test run share a prefix, so the run can drop its leftovers and no other run's. */
-export const testDatabasePrefix = (): string =>
-  `tweeter_test_${process.env.TWEETER_TEST_RUN ?? 'adhoc'}_`;
+export const testDatabasePrefix = (): string => `tweeter_test_${testRun()}_`;
+
+/** What every Redis key prefix of this run starts with (the run removes its leftovers). */
+export const testRunRedisPrefix = (): string => `test:${testRun()}:`;
+
+/** What every NATS name prefix of this run starts with (the run removes its leftover streams). */
+export const testRunNatsPrefix = (): string => `T${testRun()}`;
 
 /** The Postgres server tests run against (TEST_DATABASE_URL, else DATABASE_URL, else the local default). */
 const serverUrl = (): URL =>
@@ -48,6 +56,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export const testRedisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const testNatsUrl = (): string => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /** A Redis key prefix of its own for one test file. */
-export const testRedisPrefix = (): string => `test:${uniqueTag()}:`;
+export const testRedisPrefix = (): string => `${testRunRedisPrefix()}${uniqueTag()}:`;
 /** A NATS name prefix of its own for one test file. */
-export const testNatsPrefix = (): string => `T${uniqueTag()}`;
+export const testNatsPrefix = (): string => `${testRunNatsPrefix()}x${uniqueTag()}`;
