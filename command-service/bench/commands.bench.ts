@@ -8,7 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 import { measureRawAppend, printFigure } from '../../shared/bench/rawAppend.ts';
-import { createTestDatabase, testRedisPrefix } from '@tweeter/shared/testing';
+import {
+  createTestDatabase,
+  deleteRedisKeys,
+  testRedisPrefix,
+  testRedisUrl,
+} from '@tweeter/shared/testing';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const connections = 50;
@@ -61,6 +66,7 @@ function load(base: string, tokens: string[], seconds: number) {
 }
 
 const database = await createTestDatabase();
+const redisPrefix = testRedisPrefix();
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const child = spawn(process.execPath, ['--import', 'tsx', 'command-service/src/main.ts'], {
@@ -68,7 +74,7 @@ const child = spawn(process.execPath, ['--import', 'tsx', 'command-service/src/m
     ...process.env,
     DATABASE_URL: database.url,
     EVENTSTORE_CONNECTION_STRING: '',
-    REDIS_PREFIX: testRedisPrefix(),
+    REDIS_PREFIX: redisPrefix,
     COMMAND_PORT: String(port),
     // Access logs at info would measure the terminal; the limiter still runs (one Redis call per
     // request) with a budget the benchmark cannot exhaust.
@@ -112,5 +118,6 @@ try {
   await new Promise((r) => setTimeout(r, 500));
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+  await deleteRedisKeys(testRedisUrl(), redisPrefix);
   await database.drop();
 }

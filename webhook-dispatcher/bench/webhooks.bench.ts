@@ -20,6 +20,7 @@ import {
   testNatsPrefix,
   testNatsUrl,
   testRedisPrefix,
+  deleteRedisKeys,
   testRedisUrl,
 } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
@@ -191,13 +192,14 @@ async function deliveriesFigure() {
 async function latencyFigure() {
   const database = await createTestDatabase();
   const natsPrefix = testNatsPrefix();
+  const redisPrefix = testRedisPrefix();
   const receiver = await startReceiver();
   const common = {
     DATABASE_URL: database.url,
     NATS_URL: testNatsUrl(),
     NATS_PREFIX: natsPrefix,
     REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: testRedisPrefix(),
+    REDIS_PREFIX: redisPrefix,
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
   };
   const [commandPort, projectorPort, dispatcherPort] = [
@@ -275,6 +277,7 @@ async function latencyFigure() {
   const nc = await connectNats(testNatsUrl(), 'bench');
   await deleteEventStream(nc, natsPrefix);
   await nc.close();
+  await deleteRedisKeys(testRedisUrl(), redisPrefix);
   await database.drop();
 }
 

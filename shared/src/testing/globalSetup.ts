@@ -1,8 +1,8 @@
 import net from 'node:net';
-import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import pg from 'pg';
 import {
+  deleteRedisKeys,
   testDatabasePrefix,
   testNatsUrl,
   testRedisUrl,
@@ -63,21 +63,7 @@ export default async function setup(): Promise<() => Promise<void>> {
       await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     await c.end();
     // Likewise the run's Redis keys and NATS streams (a killed stack cannot clean up after itself).
-    const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `${testRunRedisPrefix()}*`,
-        'COUNT',
-        1000,
-      );
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteRedisKeys(testRedisUrl(), testRunRedisPrefix());
     const nc = await connect({ servers: new URL(testNatsUrl()).host });
     const jsm = await nc.jetstreamManager();
     const ours: string[] = [];

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../config/config.ts';
 
@@ -59,3 +60,19 @@ export const testNatsUrl = (): string => process.env.NATS_URL ?? 'nats://127.0.0
 export const testRedisPrefix = (): string => `${testRunRedisPrefix()}${uniqueTag()}:`;
 /** A NATS name prefix of its own for one test file. */
 export const testNatsPrefix = (): string => `${testRunNatsPrefix()}x${uniqueTag()}`;
+
+/** Deletes every key under `prefix` (a test file's or a run's Redis prefix). */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
