@@ -18,7 +18,12 @@ import {
   type NewEvent,
   type Position,
 } from '@tweeter/shared';
-import { createTestDatabase, testRedisUrl, uniqueTag } from '@tweeter/shared/testing';
+import {
+  createTestDatabase,
+  deleteRedisKeys,
+  testRedisUrl,
+  uniqueTag,
+} from '@tweeter/shared/testing';
 import { ReadModelProjection } from '../src/readModel/readModelProjection.ts';
 import { replayToHead } from '../src/runtime/replay.ts';
 import { ProjectionRunner } from '../src/runtime/runner.ts';
@@ -155,10 +160,7 @@ try {
     );
     const match = /([\d.]+) requests per second/.exec(out);
     if (match) serverBaseline = Number(match[1]);
-    const raw = new Redis(redisUrl);
-    for await (const batch of raw.scanStream({ match: `${tag}*`, count: 1000 }))
-      if ((batch as string[]).length > 0) await raw.unlink(...(batch as string[]));
-    raw.disconnect();
+    await deleteRedisKeys(redisUrl, tag);
   } catch {
     note('redis-benchmark not available: only the Node-client baseline is reported');
   }

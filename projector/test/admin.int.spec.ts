@@ -12,6 +12,7 @@ import {
 } from '@tweeter/shared';
 import {
   createTestDatabase,
+  deleteRedisKeys,
   testNatsPrefix,
   testNatsUrl,
   testRedisPrefix,
@@ -76,10 +77,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${redisPrefix}*`);
-  for (let i = 0; i < keys.length; i += 500)
-    await redis.unlink(...keys.slice(i, i + 500).map((k) => k.slice(redisPrefix.length)));
   redis.disconnect();
+  await deleteRedisKeys(testRedisUrl(), redisPrefix);
   const nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
   await (await nc.jetstreamManager()).streams.delete(natsNames(natsPrefix).stream).catch(() => 0);
   await nc.close();

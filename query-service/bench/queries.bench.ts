@@ -32,6 +32,7 @@ import {
 } from '@tweeter/shared';
 import {
   createTestDatabase,
+  deleteRedisKeys,
   freePort,
   startService,
   testRedisPrefix,
@@ -332,10 +333,7 @@ try {
 } finally {
   await Promise.all(services.map((s) => s.stop()));
   if (process.env.BENCH_KEEP === '1') process.exit(0);
-  const raw = redis.duplicate({ keyPrefix: '' });
-  const stale = await raw.keys(`${redisPrefix}*`);
-  if (stale.length > 0) await raw.unlink(...stale);
-  raw.disconnect();
+  await deleteRedisKeys(testRedisUrl(), redisPrefix);
   redis.disconnect();
   await pool.end();
   await database.drop();

@@ -19,6 +19,7 @@ import {
 } from '@tweeter/shared';
 import {
   createTestDatabase,
+  deleteRedisKeys,
   testRedisPrefix,
   testRedisUrl,
   type TestDatabase,
@@ -300,17 +301,7 @@ export class QueryServiceUnderTest {
 
   /** Deletes every key under this test's prefix (a "flush" that leaves other tests alone). */
   async flushRedis(): Promise<void> {
-    let cursor = '0';
-    const raw = this.redis.duplicate({ keyPrefix: '' });
-    try {
-      do {
-        const [next, keys] = await raw.scan(cursor, 'MATCH', `${this.redisPrefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await raw.unlink(...keys);
-      } while (cursor !== '0');
-    } finally {
-      raw.disconnect();
-    }
+    await deleteRedisKeys(testRedisUrl(), this.redisPrefix);
   }
 
   async close(): Promise<void> {
