@@ -64,7 +64,7 @@ export async function startDispatcher(
   });
   recordPool.on('error', () => undefined);
   const recordDb = createKysely<DispatcherDatabase>(recordPool);
-  await migrate(db as never, 'webhook_dispatcher', dispatcherMigrations);
+  await migrate(pool, 'webhook_dispatcher', dispatcherMigrations);
   await migrateWorkerSchema(pool, logger);
   const eventStore = await connectEventStore(config, logger);
   const nats = await connectNats(config.NATS_URL, 'tweeter-webhook-dispatcher');

@@ -1,7 +1,10 @@
 import { headers, nanos, type JetStreamClient, type NatsConnection } from 'nats';
 import type pg from 'pg';
+import { sql } from 'kysely';
 import {
   connectNats,
+  createKysely,
+  lockSchemaInTransaction,
   natsNames,
   type DecodedEvent,
   type Logger,
@@ -53,17 +56,18 @@ export class IntegrationEventsProjection implements Projection {
   }
 
   async setup(): Promise<void> {
-    await this.options.pool
-      .query(
-        `
-      CREATE SCHEMA IF NOT EXISTS projections;
-      CREATE TABLE IF NOT EXISTS projections.checkpoints (
-        projection text NOT NULL, copy text NOT NULL, position text,
-        updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (projection, copy))`,
-      )
-      .catch((error: { code?: string }) => {
-        // Two processes creating it at once: one wins, the other finds it.
-        if (error.code !== '23505' && error.code !== '42P07') throw error;
+    await createKysely(this.options.pool)
+      .transaction()
+      .execute(async (tx) => {
+        // Under the schema-change lock: one starter creates it, the others find it.
+        await lockSchemaInTransaction(tx);
+        await sql`CREATE SCHEMA IF NOT EXISTS projections`.execute(tx);
+        await sql`
+          CREATE TABLE IF NOT EXISTS projections.checkpoints (
+            projection text NOT NULL, copy text NOT NULL, position text,
+            updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (projection, copy))`.execute(
+          tx,
+        );
       });
     await this.options.pool.query(
       `INSERT INTO projections.checkpoints (projection, copy) VALUES ($1, $2) ON CONFLICT DO NOTHING`,

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Migrator, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import {
   createKysely,
   isReadModelSchemaName,
+  lockSchemaInTransaction,
+  migrate,
   type DecodedEvent,
   type Position,
 } from '@tweeter/shared';
@@ -40,26 +42,10 @@ export class ReadModelProjection implements Projection {
   }
 
   async setup(): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`read-model-schema:${this.copy}`}, 0))`.execute(
-        tx,
-      );
-      await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(this.copy)}`.execute(tx);
+    // The copy's schema is created by the migrator, which keeps its tables in it.
+    await migrate(this.pool, `read-model ${this.copy}`, readModelMigrations(this.copy), {
+      schema: this.copy,
     });
-    const migrator = new Migrator({
-      db: this.db,
-      provider: { getMigrations: () => Promise.resolve(readModelMigrations(this.copy)) },
-      migrationTableSchema: this.copy,
-      migrationTableName: 'migration',
-      migrationLockTableName: 'migration_lock',
-    });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === 'Error');
-      throw new Error(`Read-model migration ${failed?.migrationName ?? '?'} failed`, {
-        cause: error,
-      });
-    }
   }
 
   async checkpoint(): Promise<Position | null> {
@@ -255,7 +241,10 @@ export class ReadModelProjection implements Projection {
 
   /** Drops the whole copy (a rebuild's old or scratch copy). */
   async drop(): Promise<void> {
-    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.s} CASCADE`);
+    await this.db.transaction().execute(async (tx) => {
+      await lockSchemaInTransaction(tx);
+      await sql`DROP SCHEMA IF EXISTS ${sql.id(this.copy)} CASCADE`.execute(tx);
+    });
   }
 
   async close(): Promise<void> {

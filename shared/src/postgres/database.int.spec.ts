@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabasePrefix, uniqueTag } from '../testing/index.ts';
-import { createKysely, createPool, ensureDatabase, migrate } from './database.ts';
+import { createPool, ensureDatabase, migrate } from './database.ts';
 
 describe('database helpers', () => {
   const name = `${testDatabasePrefix()}${uniqueTag()}`;
@@ -34,13 +34,13 @@ describe('database helpers', () => {
       let runs = 0;
       const migrations = {
         '0001_table': {
-          up: async (db: Parameters<typeof migrate>[0]) => {
+          up: async (db: Kysely<unknown>) => {
             runs++;
             await sql`CREATE TABLE widgets (id int PRIMARY KEY)`.execute(db);
           },
         },
       };
-      await Promise.all(pools.map((pool) => migrate(createKysely(pool), 'widgets', migrations)));
+      await Promise.all(pools.map((pool) => migrate(pool, 'widgets', migrations)));
       expect(runs).toBe(1);
       const { rows } = await pools[0]!.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM widgets_migration',

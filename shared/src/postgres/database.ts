@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import { redactUrl } from '../config/config.ts';
 
 // int8 (bigint) arrives as a string by default; counters and revisions in this product fit a JS
@@ -65,21 +65,64 @@ export async function ensureDatabase(url: string): Promise<void> {
 }
 
 /**
- * Applies one component's migrations. Each component keeps its own migration table, so the
- * event store, the read model and the dispatcher evolve independently in one database.
+ * Every change to a database's schema — migrations, a projection copy's schema, graphile-worker's
+ * tables — runs under this one advisory lock. Kysely's migrator introspects the whole catalogue
+ * (`pg_get_serial_sequence` on every table), which fails when another process is creating or
+ * dropping tables at that moment; several services start at once on one database, so their schema
+ * changes take turns. The same key serves as a session lock (`withSchemaLock`, around work that
+ * uses several connections) and as a transaction lock (`lockSchemaInTransaction`, around DDL in
+ * one transaction); the two forms conflict with each other, as they must.
+ */
+const schemaLockKey = "hashtextextended('tweeter:schema-changes', 0)";
+
+/**
+ * Runs `fn` while holding the database's schema-change lock on a connection of its own (not one
+ * of the pool's, so a pool of one connection still has it free for `fn`). `fn` must not itself
+ * wait for the lock on another connection.
+ */
+export async function withSchemaLock<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
+  const lock = new pg.Client({ ...pool.options, application_name: 'tweeter-schema-lock' });
+  await lock.connect();
+  try {
+    await lock.query(`SELECT pg_advisory_lock(${schemaLockKey})`);
+    return await fn();
+  } finally {
+    // Ending the session releases the lock, also when the unlock itself cannot be sent.
+    await lock.end().catch(() => undefined);
+  }
+}
+
+/** Takes the schema-change lock for the rest of the transaction `tx` (see `withSchemaLock`). */
+export async function lockSchemaInTransaction(tx: Kysely<unknown>): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${sql.raw(schemaLockKey)})`.execute(tx);
+}
+
+export interface MigrateOptions {
+  /** The schema that holds the migration tables (created when missing); default `public`. */
+  schema?: string;
+}
+
+/**
+ * Applies one component's migrations under the schema-change lock. Each component keeps its own
+ * migration table, so the event store, the read model and the dispatcher evolve independently in
+ * one database.
  */
 export async function migrate(
-  db: Kysely<unknown>,
+  pool: pg.Pool,
   component: string,
   migrations: Record<string, Migration>,
+  options: MigrateOptions = {},
 ): Promise<void> {
+  const db = createKysely<unknown>(pool);
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
-    migrationTableName: `${component}_migration`,
-    migrationLockTableName: `${component}_migration_lock`,
+    migrationTableName: options.schema ? 'migration' : `${component}_migration`,
+    migrationLockTableName: options.schema ? 'migration_lock' : `${component}_migration_lock`,
+    ...(options.schema ? { migrationTableSchema: options.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  // Kysely's destroy() would end the caller's pool; the instance holds nothing else.
+  const { error, results } = await withSchemaLock(pool, () => migrator.migrateToLatest());
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(

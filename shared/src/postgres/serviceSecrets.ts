@@ -42,7 +42,7 @@ export async function loadServiceSecret(options: {
   });
   const db = createKysely<SecretsDatabase>(pool);
   try {
-    await migrate(db as unknown as Kysely<unknown>, 'service_secrets', migrations);
+    await migrate(pool, 'service_secrets', migrations);
     // Of several instances starting at once, the first insert wins and all read the same row.
     await db
       .insertInto('service_secrets')

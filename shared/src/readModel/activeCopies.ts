@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { lockSchemaInTransaction } from '../postgres/database.ts';
 import { defaultReadModelSchema } from './tables.ts';
 import { defaultTimelinesVersion } from './timelineKeys.ts';
 
@@ -32,10 +33,9 @@ export const activeCopiesSchema = 'projections';
 /** Creates `projections.active_copies` with the default rows when missing; safe to run concurrently. */
 export async function ensureActiveCopies(db: Kysely<unknown>): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    // Serialise concurrent starters: CREATE ... IF NOT EXISTS can still race on the catalog.
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended('projections:active_copies', 0))`.execute(
-      tx,
-    );
+    // Serialise concurrent starters (CREATE ... IF NOT EXISTS can still race on the catalog) and
+    // keep other services' migrators from introspecting while the table is created.
+    await lockSchemaInTransaction(tx);
     await sql`CREATE SCHEMA IF NOT EXISTS projections`.execute(tx);
     await sql`
       CREATE TABLE IF NOT EXISTS projections.active_copies (

@@ -20,7 +20,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   pool = createPool(database.url);
   db = createKysely<DispatcherDatabase>(pool);
-  await migrate(db as never, 'webhook_dispatcher', dispatcherMigrations);
+  await migrate(pool, 'webhook_dispatcher', dispatcherMigrations);
   await migrateWorkerSchema(pool, createLogger('jobs-test', 'silent'));
 });
 

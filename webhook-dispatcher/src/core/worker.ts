@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Logger, Pool } from '@tweeter/shared';
+import { withSchemaLock, type Logger, type Pool } from '@tweeter/shared';
 import {
   makeWorkerUtils,
   run,
@@ -26,16 +26,16 @@ import { workerConcurrency } from '../config.ts';
 
 /** graphile-worker's own tables, created or upgraded in the dispatcher's database. */
 export async function migrateWorkerSchema(pool: Pool, logger: Logger): Promise<void> {
-  const utils = await makeWorkerUtils({
-    pgPool: pool,
-    schema: workerSchema,
-    logger: workerLogger(logger),
-  });
-  try {
-    await utils.migrate();
-  } finally {
+  // makeWorkerUtils migrates already; it runs under the lock every schema change of the product
+  // takes, so that no other service's migrator introspects the catalogue while it creates tables.
+  await withSchemaLock(pool, async () => {
+    const utils = await makeWorkerUtils({
+      pgPool: pool,
+      schema: workerSchema,
+      logger: workerLogger(logger),
+    });
     await utils.release();
-  }
+  });
 }
 
 export interface DeliveryWorker {

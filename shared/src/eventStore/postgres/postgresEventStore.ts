@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { assertNever } from '../../events/catalogue.ts';
-import { createKysely, createPool, ensureDatabase, migrate } from '../../postgres/database.ts';
+import { createPool, ensureDatabase, migrate } from '../../postgres/database.ts';
 import {
   decodePosition,
   encodePosition,
@@ -96,8 +96,7 @@ export class PostgresEventStore implements EventStore {
       max: options.poolSize ?? 20,
       applicationName: 'tweeter-event-store',
     });
-    const db = createKysely(pool);
-    await migrate(db, 'event_store', eventStoreMigrations);
+    await migrate(pool, 'event_store', eventStoreMigrations);
     return new PostgresEventStore(pool, options);
   }
 
