@@ -51,8 +51,8 @@ export const dispatcherEnvironmentSchema = environmentSchema.extend({
     .default(16),
   /** Where digest tasks go when the request names no webhookUrl. */
   WEBHOOK_URL: httpUrl.optional(),
-  /** The query service the digest is read from. */
-  API_URL: httpUrl.default('http://127.0.0.1:3002'),
+  /** The query service the digest is read from; default: this stack's, on QUERY_PORT. */
+  API_URL: httpUrl.optional(),
   /** Bearer token for API_URL, when it needs one. */
   API_TOKEN: z.string().optional(),
   /** Signs digest deliveries (Standard Webhooks) when set. */
@@ -63,10 +63,16 @@ export const dispatcherEnvironmentSchema = environmentSchema.extend({
   DISPATCHER_DATABASE_POOL_SIZE: z.coerce.number().int().min(2).default(20),
 });
 
-export type DispatcherConfig = Readonly<z.infer<typeof dispatcherEnvironmentSchema>>;
+export type DispatcherConfig = Readonly<
+  Omit<z.infer<typeof dispatcherEnvironmentSchema>, 'API_URL'> & { API_URL: string }
+>;
 
-export const loadDispatcherConfig = (env: NodeJS.ProcessEnv = process.env): DispatcherConfig =>
-  loadConfig(env, dispatcherEnvironmentSchema);
+export function loadDispatcherConfig(env: NodeJS.ProcessEnv = process.env): DispatcherConfig {
+  const config = loadConfig(env, dispatcherEnvironmentSchema);
+  // A second stack started with other ports reaches its own query service, not the first one's.
+  const API_URL = config.API_URL ?? `http://127.0.0.1:${config.QUERY_PORT}`;
+  return Object.freeze({ ...config, API_URL });
+}
 
 /** The graphile-worker concurrency for RATE_LIMIT_MAX_SIMULTANEOUS_JOBS (-1: a generous 100). */
 export const workerConcurrency = (cap: number): number => (cap === -1 ? 100 : cap);
