@@ -9,6 +9,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  */
 const tokenPattern = /^mt_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
 
+/**
+ * What a credential of the product looks like anywhere in a text (a log line): an API token, with
+ * any length of secret (so a truncated or suffixed one is caught too) and its separators
+ * percent-encoded or not, or a webhook signing secret (`whsec_<base64>`).
+ */
+export const credentialInText =
+  /mt(?:_|%5f)[0-9a-f]{32}(?:_|%5f)(?:[\w-]|%[0-9a-f]{2})+|whsec_(?:[\w+/=-]|%[0-9a-f]{2}){8,}/gi;
+
 export function issueToken(userId: string, secret: Buffer = randomBytes(32)): string {
   if (secret.length !== 32) throw new RangeError('a token secret is 32 bytes');
   return `mt_${userId.replaceAll('-', '')}_${secret.toString('base64url')}`;

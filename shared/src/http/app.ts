@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import express, {
   type ErrorRequestHandler,
@@ -8,6 +9,7 @@ import express, {
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
 import type { z } from 'zod';
+import { containsCredential } from '../logging/logger.ts';
 import { Problem, unavailable, validationProblem } from './problems.ts';
 
 /** Largest request body accepted (api.md): 16 KiB. */
@@ -33,8 +35,9 @@ export function createMetricsRegistry(service: string): Registry {
 }
 
 /**
- * An express app with what every service of the product has: request ids, access logs, JSON body
- * rules (415, 413, malformed JSON → 400), /healthz, /readyz and /metrics. Add routes, then call
+ * An express app with what every service of the product has: request ids, access logs (with no
+ * query values: they may be credentials), JSON body rules (415 for other types and charsets, 413,
+ * malformed JSON or invalid UTF-8 → 400), /healthz, /readyz and /metrics. Add routes, then call
  * `finishHttpApp` to install the 404 and problem+json handlers.
  */
 const requestIdPattern = /^[\w.-]{1,128}$/;
@@ -84,7 +87,7 @@ export function createHttpApp({ name, logger, registry, readiness }: HttpAppOpti
         {
           reqId: id,
           method: req.method,
-          url: req.originalUrl,
+          url: loggableUrl(req.originalUrl),
           route,
           status,
           ms: Math.round(seconds * 1e4) / 10,
@@ -127,8 +130,71 @@ export function createHttpApp({ name, logger, registry, readiness }: HttpAppOpti
   });
 
   app.use(requireJsonBody);
-  app.use(express.json({ limit: maxBodyBytes, strict: true, type: isJsonContentType }));
+  app.use(
+    express.json({
+      limit: maxBodyBytes,
+      strict: true,
+      type: isJsonContentType,
+      verify: requireUtf8,
+    }),
+  );
   return app;
+}
+
+/**
+ * The URL as the access log writes it. Any query value may be a credential (`?access_token=…`),
+ * so values are never written, only the keys (and a key that is not a plain name is hidden too);
+ * a path segment that holds a credential, even percent-encoded, is replaced.
+ */
+function loggableUrl(originalUrl: string): string {
+  const q = originalUrl.indexOf('?');
+  const path = (q === -1 ? originalUrl : originalUrl.slice(0, q))
+    .split('/')
+    .map((segment) => (containsCredential(decodedOrAsIs(segment)) ? '[redacted]' : segment))
+    .join('/');
+  if (q === -1) return path;
+  const keys = originalUrl
+    .slice(q + 1)
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq === -1 ? pair : pair.slice(0, eq);
+      const shown = /^[\w.[\]-]{1,64}$/.test(key) ? key : '[redacted]';
+      return eq === -1 ? shown : `${shown}=[redacted]`;
+    });
+  return `${path}?${keys.join('&')}`;
+}
+
+const decodedOrAsIs = (segment: string): string => {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
+/** body-parser's error type for a body that is not valid UTF-8 (mapped to 400 by toProblem). */
+const invalidUtf8 = 'entity.utf8.invalid';
+
+/**
+ * JSON bodies are UTF-8 (RFC 8259 §8.1) and must be valid UTF-8: left alone, body-parser decodes
+ * invalid bytes, overlong forms (C0 AF) and encoded surrogates (ED A0 80) to U+FFFD, silently
+ * storing something the client never sent. Runs on the raw bytes, before they are decoded. A
+ * throw here becomes body-parser's error with this status and type (its default is 403).
+ */
+function requireUtf8(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
+  if (encoding !== null && encoding.toLowerCase() !== 'utf-8')
+    throw Object.assign(new Error('The body is not UTF-8'), {
+      status: 415,
+      type: 'charset.unsupported',
+    });
+  if (!isUtf8(body))
+    throw Object.assign(new Error('The body is not valid UTF-8'), {
+      status: 400,
+      type: invalidUtf8,
+    });
 }
 
 function isJsonContentType(req: {
@@ -243,6 +309,8 @@ function toProblem(error: unknown): Problem | null {
   switch (e?.type) {
     case 'entity.parse.failed':
       return validationProblem('The body is not valid JSON');
+    case invalidUtf8:
+      return validationProblem('The body is not valid UTF-8');
     case 'entity.too.large':
       return new Problem(
         'payload-too-large',
