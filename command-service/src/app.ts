@@ -11,7 +11,7 @@ import { authenticate } from './core/authentication.ts';
 import type { CommandContext } from './core/context.ts';
 import type { CommandDependencies } from './core/deps.ts';
 import { createCommandMetrics } from './core/metrics.ts';
-import { writeRateLimit } from './core/rateLimit.ts';
+import { signUpRateLimit, writeRateLimit } from './core/rateLimit.ts';
 import { registerCreatingUser } from './creatingUser/route.ts';
 import { registerDeletingTweet } from './deletingTweet/route.ts';
 import { registerDeletingUser } from './deletingUser/route.ts';
@@ -45,6 +45,9 @@ export function createCommandApp(deps: CommandDependencies): Express {
     registry,
     readiness: { eventStore: () => deps.eventStore.ping(), redis: () => deps.redis.ping() },
   });
+  // req.ip, the sign-up limit's key, believes X-Forwarded-For only from these proxies (unset: the
+  // shared default, loopback only).
+  if (deps.config.TRUST_PROXY !== undefined) app.set('trust proxy', deps.config.TRUST_PROXY);
   const ctx: CommandContext = {
     usernameGraceMs: defaultReservationGraceMs,
     maxConflictRetries: 5,
@@ -54,6 +57,7 @@ export function createCommandApp(deps: CommandDependencies): Express {
       authenticate(deps.eventStore),
       writeRateLimit(deps.redis, deps.config.RATE_LIMIT_WRITES_PER_MINUTE),
     ],
+    signUpRateLimit: signUpRateLimit(deps.redis, deps.config.RATE_LIMIT_SIGNUPS_PER_HOUR),
   };
   const api = createApiRegistry();
   for (const register of useCases) register(app, ctx, api);

@@ -47,6 +47,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     REDIS_PREFIX: redisPrefix,
     NATS_PREFIX: testNatsPrefix(),
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    RATE_LIMIT_SIGNUPS_PER_HOUR: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     COMMAND_PORT: String(commandPort),
     PROJECTOR_PORT: String(projectorPort),

@@ -201,6 +201,7 @@ async function latencyFigure() {
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: redisPrefix,
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    RATE_LIMIT_SIGNUPS_PER_HOUR: '0',
   };
   const [commandPort, projectorPort, dispatcherPort] = [
     await freePort(),

@@ -7,6 +7,8 @@ export interface CommandContext extends Required<CommandDependencies> {
   metrics: CommandMetrics;
   /** Authentication then the per-user write limit: every authenticated write runs these first. */
   authenticatedWrite: RequestHandler[];
+  /** The per-address sign-up limit: sign-up, the one anonymous write, runs it first. */
+  signUpRateLimit: RequestHandler;
 }
 
 export const retryOptions = (ctx: CommandContext, command: string) => ({

@@ -9,7 +9,10 @@ export interface CommandDependencies {
   clock: () => Date;
   /** New ids (UUIDv7) for users and tweets. */
   ids: () => string;
-  config: Pick<CommandConfig, 'RATE_LIMIT_WRITES_PER_MINUTE'>;
+  config: Pick<
+    CommandConfig,
+    'RATE_LIMIT_WRITES_PER_MINUTE' | 'RATE_LIMIT_SIGNUPS_PER_HOUR' | 'TRUST_PROXY'
+  >;
   logger: Logger;
   /** Server secret keyed sign-up tokens are derived from (see tokenSecret.ts). */
   tokenSecret: Buffer;

@@ -19,8 +19,9 @@ export const idempotencyKeyHeader = z
     description:
       'Makes a retry safe: a repeat by the same caller with the same key and body answers the same ' +
       'status and body and appends nothing; the same key with another body is refused with 409 ' +
-      '/problems/idempotency-key-reused. A key stays bound to the first body it was used with, ' +
-      'even when that request failed. Keys never expire.',
+      '/problems/idempotency-key-reused. A key is bound to the first request accepted with it. A ' +
+      'refused request (4xx) binds nothing and stores nothing: its retry is decided afresh, so it ' +
+      'gets the same refusal while the reason holds. Keys never expire.',
     example: '5d2c7a3e-0c1b-4f7e-9a55-8e2d1c3b4a69',
   });
 
@@ -56,15 +57,46 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export interface IdempotentRequest<P extends Record<string, string>> {
+/** A key as its caller sent it on one route: what a record is looked up by. */
+export interface IdempotencyKeyUse {
   /** The caller's user id, or 'anonymous' for sign-up. */
   caller: string;
   route: string;
   key: string;
   requestHash: string;
+}
+
+export interface IdempotentRequest<P extends Record<string, string>> extends IdempotencyKeyUse {
   /** Values (ids, times) for a first execution; a repeat gets the recorded ones instead. */
   plan: P;
 }
+
+/** Where the record of a key lives, and the event ids derived from it. */
+export interface IdempotencyScope {
+  /** UUIDv5 of caller, route and key: two callers' keys never meet. */
+  id: string;
+  streamId: string;
+  /** Derives an event id from the key, so a redone append is recognised as already stored. */
+  eventId: (name: string) => string;
+}
+
+export function idempotencyScope(
+  use: Pick<IdempotencyKeyUse, 'caller' | 'route' | 'key'>,
+): IdempotencyScope {
+  const id = uuidv5(`${use.caller}\n${use.route}\n${use.key}`, namespace);
+  return {
+    id,
+    streamId: idempotencyStream(id),
+    eventId: (name: string) => uuidv5(`${id}:${name}`, namespace),
+  };
+}
+
+/** 409: the key was already accepted with another request. */
+export const idempotencyKeyReused = () =>
+  new Problem(
+    'idempotency-key-reused',
+    'This Idempotency-Key was already used with a different request',
+  );
 
 export interface IdempotencyClaim<P> {
   plan: P;
@@ -73,9 +105,30 @@ export interface IdempotencyClaim<P> {
 }
 
 /**
+ * The plan recorded by an earlier accepted use of the key, or null when none is recorded. Throws
+ * 409 idempotency-key-reused when the key was accepted with another request. Appends nothing.
+ */
+export async function findIdempotencyClaim<P extends Record<string, string>>(
+  eventStore: EventStore,
+  use: IdempotencyKeyUse,
+): Promise<IdempotencyClaim<P> | null> {
+  const scope = idempotencyScope(use);
+  const recorded = await readRecord(eventStore, scope.streamId);
+  if (recorded === null) return null;
+  if (recorded.requestHash !== use.requestHash) throw idempotencyKeyReused();
+  return { plan: recorded.plan as P, eventId: scope.eventId };
+}
+
+/**
  * Records the key (first use) or returns the plan recorded by its first use (repeat). The record
  * is appended expecting no stream, so of two concurrent first uses exactly one records its plan
  * and both then execute that one plan with the same derived event ids.
+ *
+ * Appending is what makes it safe against concurrent repeats, and also why it must only run once
+ * the command is accepted: a refused request (any 4xx) appends nothing, ever. postTweet claims
+ * first because nothing after its claim can refuse (validation, authentication and the rate limit
+ * ran before it, and a fresh tweet id cannot clash); createUser claims only once the username is
+ * its own (see createUser.ts).
  */
 export async function claimIdempotencyKey<P extends Record<string, string>>(
   eventStore: EventStore,
@@ -83,9 +136,7 @@ export async function claimIdempotencyKey<P extends Record<string, string>>(
   metadata: EventMetadata,
   recordId: string,
 ): Promise<IdempotencyClaim<P>> {
-  const scopeId = uuidv5(`${request.caller}\n${request.route}\n${request.key}`, namespace);
-  const streamId = idempotencyStream(scopeId);
-  const eventId = (name: string) => uuidv5(`${scopeId}:${name}`, namespace);
+  const { streamId, eventId } = idempotencyScope(request);
   const record: IdempotencyKeyRecorded = {
     type: 'IdempotencyKeyRecorded',
     data: { route: request.route, requestHash: request.requestHash, plan: request.plan },
@@ -100,12 +151,12 @@ export async function claimIdempotencyKey<P extends Record<string, string>>(
   } catch (error) {
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
   }
-  const [first] = await eventStore.readStream(streamId, { maxCount: 1 });
-  const recorded = recordSchema.parse(first?.data);
-  if (recorded.requestHash !== request.requestHash)
-    throw new Problem(
-      'idempotency-key-reused',
-      'This Idempotency-Key was already used with a different request',
-    );
+  const recorded = await readRecord(eventStore, streamId);
+  if (recorded?.requestHash !== request.requestHash) throw idempotencyKeyReused();
   return { plan: recorded.plan as P, eventId };
+}
+
+async function readRecord(eventStore: EventStore, streamId: string) {
+  const [first] = await eventStore.readStream(streamId, { maxCount: 1 });
+  return first === undefined ? null : recordSchema.parse(first.data);
 }

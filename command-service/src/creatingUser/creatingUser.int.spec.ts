@@ -228,6 +228,73 @@ describe('Idempotency-Key on POST /users', () => {
     expect(created).toHaveLength(1);
   });
 
+  it('appends nothing for refused sign-ups, with distinct keys or one key, and binds no key', async () => {
+    const taken = await signUp(call);
+    const before = await allEvents(service.eventStore);
+    const sharedKey = uuidv7();
+    const refused = await Promise.all([
+      ...Array.from({ length: 10 }, () => keyed(uuidv7(), { username: taken.username })),
+      ...Array.from({ length: 10 }, () => keyed(sharedKey, { username: taken.username })),
+    ]);
+    expect(refused.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 409));
+    expect(new Set(refused.map((r) => r.body.type))).toEqual(new Set(['/problems/conflict']));
+    const after = await allEvents(service.eventStore);
+    expect(after).toHaveLength(before.length);
+    expect(after.at(-1)?.position).toBe(before.at(-1)?.position);
+    expect(await service.eventStore.headPosition()).toBe(before.at(-1)?.position);
+
+    // A refusal binds nothing: the key is free for an accepted sign-up, whose retry is a replay.
+    const body = { username: uniqueName() };
+    const accepted = await keyed(sharedKey, body);
+    expect(accepted.status).toBe(201);
+    const retried = await keyed(sharedKey, body);
+    expect([retried.status, retried.body]).toEqual([201, accepted.body]);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.headers.get('x-event-position')).toBe(accepted.headers.get('x-event-position'));
+    const appended = (await allEvents(service.eventStore)).slice(before.length);
+    expect(appended.map((e) => e.type).sort()).toEqual([
+      'IdempotencyKeyRecorded',
+      'UserCreated',
+      'UsernameReserved',
+    ]);
+  });
+
+  it('refuses a used key with another username without appending or blocking that name', async () => {
+    const key = uuidv7();
+    expect((await keyed(key, { username: uniqueName() })).status).toBe(201);
+    const before = await allEvents(service.eventStore);
+    const other = uniqueName();
+    const reused = await keyed(key, { username: other });
+    expect(reused.status).toBe(409);
+    expect(reused.body.type).toBe('/problems/idempotency-key-reused');
+    expect(await allEvents(service.eventStore)).toHaveLength(before.length);
+    expect((await call('POST', '/users', { body: { username: other } })).status).toBe(201);
+  });
+
+  it('gives simultaneous uses of one key with different usernames one user, blocking no name', async () => {
+    const key = uuidv7();
+    const usernames = Array.from({ length: 5 }, uniqueName);
+    const responses = await Promise.all(usernames.map((username) => keyed(key, { username })));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    const losers = usernames.filter((_, i) => statuses[i] !== 201);
+    for (const r of responses.filter((r) => r.status !== 201))
+      expect([r.status, r.body.type]).toEqual([409, '/problems/idempotency-key-reused']);
+    const created = (await eventsOfType('UserCreated')).filter((e) =>
+      usernames.includes((e.data as { username: string }).username),
+    );
+    expect(created).toHaveLength(1);
+    // A loser may have reserved its name before losing the key: such a reservation never gets a
+    // user, so it is an orphan the next sign-up takes over once the grace period is over.
+    clockOffsetMs += 11_000;
+    try {
+      for (const username of losers)
+        expect((await call('POST', '/users', { body: { username } })).status).toBe(201);
+    } finally {
+      clockOffsetMs -= 11_000;
+    }
+  });
+
   it('refuses a malformed key', async () => {
     const response = await keyed('has space', { username: uniqueName() });
     expect(response.status).toBe(400);
@@ -250,5 +317,100 @@ describe('Idempotency-Key on POST /users', () => {
     } finally {
       await restarted.close();
     }
+  });
+});
+
+describe('sign-up rate limit (RATE_LIMIT_SIGNUPS_PER_HOUR)', () => {
+  const from = (address: string, body: unknown, headers: Record<string, string> = {}) =>
+    call('POST', '/users', { body, headers: { 'x-forwarded-for': address, ...headers } });
+  let limited: CommandServiceUnderTest;
+  const services: CommandServiceUnderTest[] = [];
+  const start = async (options: Partial<Parameters<typeof startCommandService>[0]>) => {
+    const started = await startCommandService({
+      databaseUrl: database.url,
+      redisPrefix: testRedisPrefix(),
+      ...options,
+    });
+    services.push(started);
+    return started;
+  };
+
+  beforeAll(async () => {
+    limited = await start({ signUpsPerHour: 3 });
+    call = apiClient(limited.baseUrl);
+  });
+  afterAll(async () => {
+    call = apiClient(service.baseUrl);
+    for (const started of services) await started.close();
+  });
+
+  it('answers the 4th sign-up from one address 429 with Retry-After and appends nothing', async () => {
+    const address = '203.0.113.7';
+    const first = await from(address, { username: uniqueName() });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('ratelimit-limit')).toBe('3');
+    expect(first.headers.get('ratelimit-remaining')).toBe('2');
+    // Refused sign-ups count as well: deciding them costs the server the same.
+    expect((await from(address, { username: first.body.username })).status).toBe(409);
+    expect((await from(address, { username: 'has space' })).status).toBe(400);
+    const before = await allEvents(limited.eventStore);
+
+    const over = await from(address, { username: uniqueName() });
+    expect(over.status).toBe(429);
+    expect(over.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(over.body.type).toBe('/problems/rate-limited');
+    const retryAfter = Number(over.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    const keyedOver = await from(
+      address,
+      { username: uniqueName() },
+      { 'idempotency-key': uuidv7() },
+    );
+    expect(keyedOver.status).toBe(429);
+    expect(await allEvents(limited.eventStore)).toHaveLength(before.length);
+
+    // Another address has a budget of its own.
+    expect((await from('203.0.113.8', { username: uniqueName() })).status).toBe(201);
+  });
+
+  it('counts by the socket address when the proxy is not trusted (TRUST_PROXY=false)', async () => {
+    const untrusting = apiClient((await start({ signUpsPerHour: 1, trustProxy: false })).baseUrl);
+    const signUpFrom = (address: string) =>
+      untrusting('POST', '/users', {
+        body: { username: uniqueName() },
+        headers: { 'x-forwarded-for': address },
+      });
+    expect((await signUpFrom('198.51.100.1')).status).toBe(201);
+    expect((await signUpFrom('198.51.100.2')).status).toBe(429);
+  });
+
+  it('is off when RATE_LIMIT_SIGNUPS_PER_HOUR is 0', async () => {
+    const unlimited = apiClient((await start({ signUpsPerHour: 0 })).baseUrl);
+    for (let i = 0; i < 5; i++) {
+      const response = await unlimited('POST', '/users', { body: { username: uniqueName() } });
+      expect(response.status).toBe(201);
+      expect(response.headers.get('ratelimit-limit')).toBeNull();
+    }
+  });
+
+  it('answers 503 problem+json when Redis is down, as the write limit does, appending nothing', async () => {
+    const user = await signUp(apiClient(service.baseUrl));
+    const down = await start({
+      signUpsPerHour: 3,
+      rateLimitPerMinute: 5,
+      redisUrl: 'redis://127.0.0.1:1',
+    });
+    const callDown = apiClient(down.baseUrl);
+    const before = await allEvents(down.eventStore);
+    const signUpDown = await callDown('POST', '/users', { body: { username: uniqueName() } });
+    const writeDown = await callDown('POST', '/tweets', { token: user.token, body: { text: 'x' } });
+    for (const response of [signUpDown, writeDown]) {
+      expect(response.status).toBe(503);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.body.type).toBe('/problems/unavailable');
+      expect(response.headers.get('retry-after')).toBe('1');
+    }
+    expect(await allEvents(down.eventStore)).toHaveLength(before.length);
   });
 });

@@ -36,7 +36,8 @@ export const createdUserSchema = userResponseSchema
 const idempotencyHeaders = z.object({ 'Idempotency-Key': idempotencyKeyHeader.optional() });
 
 export function registerCreatingUser(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
-  router.post('/users', async (req, res) => {
+  // The limit first: every attempt counts, and one over it is refused before anything is decided.
+  router.post('/users', ctx.signUpRateLimit, async (req, res) => {
     const header = req.headers['idempotency-key'];
     const idempotencyKey =
       header === undefined
@@ -58,6 +59,9 @@ export function registerCreatingUser(router: Router, ctx: CommandContext, api: O
     path: '/users',
     tags: ['users'],
     summary: 'Sign up: create a user and its API token',
+    description:
+      'At most RATE_LIMIT_SIGNUPS_PER_HOUR sign-ups per client address and hour, refused ones ' +
+      'included; past it 429 with Retry-After, and nothing is appended.',
     request: {
       headers: idempotencyHeaders,
       body: { required: true, content: { 'application/json': { schema: createUserBody } } },
@@ -68,7 +72,7 @@ export function registerCreatingUser(router: Router, ctx: CommandContext, api: O
         headers: { ...locationHeader, ...eventPositionHeader },
         content: { 'application/json': { schema: createdUserSchema } },
       },
-      ...problemResponses(400, 409, 413, 415, 503),
+      ...problemResponses(400, 409, 413, 415, 429, 503),
     },
   });
 }

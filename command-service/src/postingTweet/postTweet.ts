@@ -32,6 +32,8 @@ export async function postTweet(
   let eventId = (_name: string) => ctx.ids();
   let replayed = false;
   if (request.idempotencyKey !== undefined) {
+    // Claiming first is safe here, unlike in sign-up: every refusal (400, 401, 429) came before,
+    // and nothing after the claim can refuse a fresh tweet of an authenticated author.
     const claim = await claimIdempotencyKey(
       ctx.eventStore,
       {

@@ -29,6 +29,12 @@ export async function startCommandService(options: {
   databaseUrl: string;
   redisPrefix: string;
   rateLimitPerMinute?: number;
+  /** RATE_LIMIT_SIGNUPS_PER_HOUR; off (0) unless a test is about it. */
+  signUpsPerHour?: number;
+  /** TRUST_PROXY; unset keeps the app's default. */
+  trustProxy?: boolean | number | string;
+  /** Another Redis than the test one (e.g. one that does not answer). */
+  redisUrl?: string;
   clock?: () => Date;
   usernameGraceMs?: number;
   maxConflictRetries?: number;
@@ -36,13 +42,19 @@ export async function startCommandService(options: {
   wrapEventStore?: (store: EventStore) => EventStore;
 }): Promise<CommandServiceUnderTest> {
   const eventStore = await PostgresEventStore.connect({ url: options.databaseUrl });
-  const redis = createRedis(testRedisUrl(), options.redisPrefix);
+  const redis = createRedis(options.redisUrl ?? testRedisUrl(), options.redisPrefix);
+  // A Redis that is down on purpose: its connection errors are the point, not noise to print.
+  if (options.redisUrl !== undefined) redis.on('error', () => {});
   const app = createCommandApp({
     eventStore: options.wrapEventStore ? options.wrapEventStore(eventStore) : eventStore,
     redis,
     clock: options.clock ?? (() => new Date()),
     ids: uuidv7,
-    config: { RATE_LIMIT_WRITES_PER_MINUTE: options.rateLimitPerMinute ?? 0 },
+    config: {
+      RATE_LIMIT_WRITES_PER_MINUTE: options.rateLimitPerMinute ?? 0,
+      RATE_LIMIT_SIGNUPS_PER_HOUR: options.signUpsPerHour ?? 0,
+      ...(options.trustProxy !== undefined ? { TRUST_PROXY: options.trustProxy } : {}),
+    },
     logger: createLogger('command-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
     tokenSecret: await loadTokenSecret({ DATABASE_URL: options.databaseUrl }),
     ...(options.usernameGraceMs !== undefined ? { usernameGraceMs: options.usernameGraceMs } : {}),

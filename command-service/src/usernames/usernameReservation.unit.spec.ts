@@ -63,3 +63,50 @@ describe('claiming a username', () => {
       ),
     ).toEqual({ kind: 'take-over', orphanId: other, abandonOrphan: false }));
 });
+
+describe('claiming a username with an Idempotency-Key', () => {
+  const key = { scope: '6f1d3c52-9a0e-5c8b-b7d2-3e5a1f0c9d47', requestHash: 'a'.repeat(64) };
+  const keyedClaim = (requestHash = key.requestHash) => ({
+    userId: me,
+    now: at(0),
+    graceMs,
+    idempotency: { scope: key.scope, requestHash },
+  });
+  const reservedUnder = (idempotency: typeof key): ReservationState => ({
+    status: 'reserved',
+    userId: other,
+    reservedAt,
+    idempotency,
+  });
+
+  it('given a reservation by another attempt of the same request, adopts its user id and time', () =>
+    expect(decideClaim(keyedClaim(), reservedUnder(key), owner())).toEqual({
+      kind: 'adopt',
+      userId: other,
+      reservedAt,
+    }));
+  it('given a reservation under the same key by another request, the key is reused', () =>
+    expect(decideClaim(keyedClaim('b'.repeat(64)), reservedUnder(key), owner())).toEqual({
+      kind: 'key-reused',
+    }));
+  it('given a reservation under another key, the name is taken as ever', () =>
+    expect(
+      decideClaim(
+        keyedClaim(),
+        reservedUnder({ ...key, scope: '6f1d3c52-9a0e-5c8b-b7d2-3e5a1f0c9d48' }),
+        owner(),
+      ),
+    ).toEqual({ kind: 'taken' }));
+  it('given the same-key attempt abandoned, takes the name over like any orphan', () =>
+    expect(
+      decideClaim(
+        keyedClaim(),
+        reservedUnder(key),
+        owner({ type: 'UserRegistrationAbandoned', data: { userId: other } }),
+      ),
+    ).toEqual({ kind: 'take-over', orphanId: other, abandonOrphan: false }));
+  it('without a key, a keyed reservation is taken as ever', () =>
+    expect(decideClaim({ userId: me, now: at(0), graceMs }, reservedUnder(key), owner())).toEqual({
+      kind: 'taken',
+    }));
+});
