@@ -2,3 +2,4 @@ export * from './problems.ts';
 export * from './app.ts';
 export * from './docs.ts';
 export * from './minPosition.ts';
+export * from './fields.ts';
