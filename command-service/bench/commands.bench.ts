@@ -4,13 +4,13 @@
  * as its own process (the real main.ts) so the load generator does not share its event loop.
  * Prints JSON lines; never fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import autocannon from 'autocannon';
-import { measureRawAppend, printFigure } from '../../shared/bench/rawAppend.ts';
+import { measureRawAppend, printFigure } from '@tweeter/shared/bench';
 import {
   createTestDatabase,
   deleteRedisKeys,
+  freePort,
+  startService,
   testRedisPrefix,
   testRedisUrl,
 } from '@tweeter/shared/testing';
@@ -18,29 +18,6 @@ import {
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const connections = 50;
 const users = 50;
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-async function waitUntilReady(base: string, child: ChildProcess) {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`command service exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('command service did not become ready');
-}
 
 function load(base: string, tokens: string[], seconds: number) {
   let next = 0;
@@ -69,9 +46,11 @@ const database = await createTestDatabase();
 const redisPrefix = testRedisPrefix();
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const child = spawn(process.execPath, ['--import', 'tsx', 'command-service/src/main.ts'], {
+const service = await startService({
+  name: 'command-service',
+  entry: 'command-service/src/main.ts',
+  port,
   env: {
-    ...process.env,
     DATABASE_URL: database.url,
     EVENTSTORE_CONNECTION_STRING: '',
     REDIS_PREFIX: redisPrefix,
@@ -84,11 +63,8 @@ const child = spawn(process.execPath, ['--import', 'tsx', 'command-service/src/m
     // The setup signs up more users from one address than the sign-up limit allows.
     RATE_LIMIT_SIGNUPS_PER_HOUR: '0',
   },
-  stdio: ['ignore', 'inherit', 'inherit'],
 });
-
 try {
-  await waitUntilReady(base, child);
   const tokens: string[] = [];
   for (let i = 0; i < users; i++) {
     const response = await fetch(`${base}/users`, {
@@ -118,8 +94,7 @@ try {
 } finally {
   // Let requests autocannon abandoned at the deadline finish before the service shuts down.
   await new Promise((r) => setTimeout(r, 500));
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await service.stop();
   await deleteRedisKeys(testRedisUrl(), redisPrefix);
   await database.drop();
 }

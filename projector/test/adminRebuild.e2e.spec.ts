@@ -1,9 +1,14 @@
 import { timelineKeys } from '@tweeter/shared';
-import { testRedisUrl } from '@tweeter/shared/testing';
+import {
+  ReferenceModel,
+  seededRandom,
+  startStack,
+  testRedisUrl,
+  type ModelUser,
+  type Stack,
+} from '@tweeter/shared/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReferenceModel, seededRandom, type ModelUser } from '../../query-service/test/model.ts';
-import { startStack, type Stack } from '../../query-service/test/stack.ts';
 import { runCli } from './adminCli.ts';
 
 /**

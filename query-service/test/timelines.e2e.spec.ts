@@ -1,9 +1,14 @@
 import { PostgresEventStore, type Position } from '@tweeter/shared';
-import { testRedisUrl } from '@tweeter/shared/testing';
+import {
+  ReferenceModel,
+  seededRandom,
+  startStack,
+  testRedisUrl,
+  type ModelUser,
+  type Stack,
+} from '@tweeter/shared/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReferenceModel, seededRandom, type ModelUser } from './model.ts';
-import { startStack, type Stack } from './stack.ts';
 
 /**
  * The product end to end: the real command service, projector and query service as processes,

@@ -24,7 +24,7 @@ import {
   testRedisUrl,
 } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
-import { printFigure } from '../../shared/bench/rawAppend.ts';
+import { printFigure } from '@tweeter/shared/bench';
 import { loadDispatcherConfig } from '../src/config.ts';
 import { webhookHeaders, newWebhookSecret } from '../src/delivery/signature.ts';
 import { WebhookClient } from '../src/delivery/webhookClient.ts';
@@ -36,7 +36,7 @@ import {
   tweetPosted,
 } from '../src/testing/events.ts';
 import { createTestUser } from '../src/testing/users.ts';
-import { freePort } from '../src/testing/dispatcherProcess.ts';
+import { freePort } from '@tweeter/shared/testing';
 import { PostgresEventStore } from '@tweeter/shared';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

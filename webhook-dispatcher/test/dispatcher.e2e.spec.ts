@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { connectNats } from '@tweeter/shared';
-import { testNatsPrefix, testNatsUrl } from '@tweeter/shared/testing';
+import {
+  freePort,
+  startStack,
+  testNatsPrefix,
+  testNatsUrl,
+  type Stack,
+} from '@tweeter/shared/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../query-service/test/stack.ts';
 import { apiClient, eventually } from '../src/testing/dispatcherUnderTest.ts';
-import { DispatcherProcess, freePort } from '../src/testing/dispatcherProcess.ts';
+import { DispatcherProcess } from '../src/testing/dispatcherProcess.ts';
 import { deleteEventStream } from '../src/testing/events.ts';
 import { TestReceiver, type ReceivedRequest } from '../src/testing/receiver.ts';
 

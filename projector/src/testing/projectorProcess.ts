@@ -1,65 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ChildService } from '@tweeter/shared/testing';
+// Until the specs import it from @tweeter/shared/testing directly.
+export { freePort } from '@tweeter/shared/testing';
 import type { RunnerStatus } from '../runtime/runner.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-
 /** A real projector process (`node --import tsx projector/src/main.ts`), as production runs it. */
-export class ProjectorProcess {
-  private child: ChildProcess | undefined;
-  readonly output: string[] = [];
-
-  constructor(
-    readonly port: number,
-    private readonly env: Record<string, string>,
-  ) {}
-
-  start(): void {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'projector/src/main.ts'], {
-      cwd: repoRoot,
-      env: {
-        PATH: process.env.PATH ?? '',
-        LOG_LEVEL: 'warn',
-        LOG_FORMAT: 'json',
-        EVENTSTORE_CONNECTION_STRING: '',
-        ...this.env,
-        PROJECTOR_PORT: String(this.port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+export class ProjectorProcess extends ChildService {
+  constructor(port: number, env: Record<string, string>) {
+    super({
+      name: 'projector',
+      entry: 'projector/src/main.ts',
+      port,
+      portVariable: 'PROJECTOR_PORT',
+      env,
     });
-    const keep = (chunk: Buffer) => {
-      this.output.push(chunk.toString());
-      if (this.output.length > 200) this.output.shift();
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
   }
 
-  get running(): boolean {
-    return (
-      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
-    );
-  }
-
-  /** Kills the process and waits until it is gone. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (!child || !this.running) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
+  /** Spawns the process; `waitFor` a status to know it is working. */
+  start(): void {
+    this.spawn();
   }
 
   async status(): Promise<RunnerStatus[] | null> {

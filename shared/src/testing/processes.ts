@@ -17,6 +17,98 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface ChildServiceOptions {
+  /** A name for messages, e.g. 'projector'. */
+  name: string;
+  /** The entry file relative to the repository root, e.g. 'projector/src/main.ts'. */
+  entry: string;
+  /** The port the service listens on, and the variable that tells it (e.g. PROJECTOR_PORT). */
+  port: number;
+  portVariable: string;
+  /** Environment of the child: only PATH is inherited, so a test states everything it relies on. */
+  env: Record<string, string>;
+}
+
+/**
+ * One service of the product as a child process (`node --import tsx <entry>`) that a test can
+ * start, kill (SIGKILL by default, as a crash) and start again on the same port and environment.
+ * Keeps its last output chunks for failure messages.
+ */
+export class ChildService {
+  private child: ChildProcess | undefined;
+  readonly output: string[] = [];
+
+  constructor(private readonly options: ChildServiceOptions) {}
+
+  get port(): number {
+    return this.options.port;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  /** Spawns the process (it is not ready yet: see `waitUntilReady`). */
+  spawn(): void {
+    this.child = spawn(process.execPath, ['--import', 'tsx', this.options.entry], {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        LOG_LEVEL: 'warn',
+        LOG_FORMAT: 'json',
+        EVENTSTORE_CONNECTION_STRING: '',
+        ...this.options.env,
+        [this.options.portVariable]: String(this.options.port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 200) this.output.shift();
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+  }
+
+  get running(): boolean {
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
+  }
+
+  /** Polls `/readyz` until it answers 200; throws with the output if the process exits first. */
+  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running)
+        throw new Error(`${this.options.name} exited during start-up:\n${this.output.join('')}`);
+      try {
+        const response = await fetch(`${this.baseUrl}/readyz`, {
+          signal: AbortSignal.timeout(1000),
+        });
+        await response.arrayBuffer();
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.options.name} not ready within ${timeoutMs} ms:\n${this.output.join('')}`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Kills the process and waits until it is gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+}
+
 export interface ServiceProcess {
   readonly name: string;
   readonly baseUrl: string;

@@ -1,15 +1,12 @@
+import { Redis } from 'ioredis';
+import { freePort, printOutputs, startService, type ServiceProcess } from './processes.ts';
 import {
   createTestDatabase,
-  freePort,
-  printOutputs,
-  startService,
   testNatsPrefix,
   testRedisPrefix,
   testRedisUrl,
-  type ServiceProcess,
   type TestDatabase,
-} from '@tweeter/shared/testing';
-import { Redis } from 'ioredis';
+} from './resources.ts';
 
 /** The whole product as child processes: command service, projector, query service. */
 export interface Stack {
