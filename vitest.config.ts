@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 const exclude = ['**/node_modules/**', '.stack/**'];
 
-// Test tiers by file name (style.md): *.unit.spec.ts has no I/O, *.int.spec.ts talks to real
+// Test tiers by file name (README's Tests): *.unit.spec.ts has no I/O, *.int.spec.ts talks to real
 // PostgreSQL/Redis/NATS, *.e2e.spec.ts drives running services over HTTP.
 export default defineConfig({
   test: {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:commands`: POST /tweets end to end (real HTTP, 50 connections) against the
- * raw-append limit of this machine measured in the same run (performance.md). The service runs
+ * raw-append limit of this machine measured in the same run (docs/benchmarks.md). The service runs
  * as its own process (the real main.ts) so the load generator does not share its event loop.
  * Prints JSON lines; never fails.
  */

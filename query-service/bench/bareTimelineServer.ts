@@ -1,5 +1,5 @@
 /**
- * The limit `timeline-read` is measured against (performance.md): a bare node:http handler doing
+ * The limit `timeline-read` is measured against (docs/benchmarks.md): a bare node:http handler doing
  * the same Redis round trips as the query service's warm timeline read (one pipeline: copy
  * liveness, the user's hash, the celebrity set, the home range; then one MGET of the bodies), with
  * no framework, no auth, no validation. Env: BENCH_PORT, REDIS_URL, REDIS_PREFIX, BENCH_USER_ID.

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:eventstore`: the PostgreSQL event store against the raw limits of this machine,
- * measured side by side in one run (performance.md). Prints JSON lines; never fails.
+ * measured side by side in one run (docs/benchmarks.md). Prints JSON lines; never fails.
  */
 import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';

@@ -42,7 +42,7 @@ export async function ratePerSecond(
 }
 
 /**
- * The raw-append limit of performance.md: concurrent single-row INSERTs of an event-sized row,
+ * The raw-append limit (docs/benchmarks.md): concurrent single-row INSERTs of an event-sized row,
  * one client per worker, synchronous commit on (the same durability the event store uses).
  */
 export async function measureRawAppend({
@@ -90,7 +90,7 @@ export async function measureRawAppend({
   }
 }
 
-/** One figure of a benchmark, printed as a JSON line (performance.md). */
+/** One figure of a benchmark, printed as a JSON line (docs/benchmarks.md). */
 export function printFigure(figure: Record<string, unknown> & { name: string }): void {
   const rounded = Object.fromEntries(
     Object.entries(figure).map(([k, v]) => [

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:webhooks` (performance.md: every figure beside a limit measured in the same run):
+ * `npm run bench:webhooks` (docs/benchmarks.md: every figure beside a limit measured in the same run):
  *
  * - `webhook-deliveries`: deliveries/s through the whole dispatcher (JetStream intake, PostgreSQL
  *   bookkeeping, graphile-worker jobs, signed POSTs) to a receiver that answers 204 at once, against

@@ -45,7 +45,7 @@ const prefix = (fallback: string) =>
       'may hold only letters, digits, "_", ":", "." and "-"',
     );
 
-/** Every variable of the contract (api.md), with working local defaults. */
+/** Every variable of the contract (docs/contract.md, README's Configuration), with working local defaults. */
 export const environmentSchema = z.object({
   DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/tweeter', ['postgres:', 'postgresql:']),
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),

@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import { containsCredential } from '../logging/logger.ts';
 import { Problem, unavailable, validationProblem } from './problems.ts';
 
-/** Largest request body accepted (api.md): 16 KiB. */
+/** Largest request body accepted (docs/contract.md): 16 KiB. */
 export const maxBodyBytes = 16 * 1024;
 
 export interface HttpAppOptions {
