@@ -50,6 +50,24 @@ export const environmentSchema = z.object({
   DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/tweeter', ['postgres:', 'postgresql:']),
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   REDIS_PREFIX: prefix('tweeter:'),
+  /** `host:port,…` of Redis Cluster nodes (any of them: the rest is discovered); unset: REDIS_URL. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined || v.trim() === ''
+        ? undefined
+        : v
+            .split(',')
+            .map((node) => node.trim())
+            .filter((node) => node !== ''),
+    )
+    .refine(
+      (nodes) =>
+        nodes === undefined ||
+        nodes.every((node) => /^[\w.-]+:\d{1,5}$|^\[[\da-f:]+\]:\d{1,5}$/i.test(node)),
+      { message: 'must be host:port,host:port,…' },
+    ),
   NATS_URL: url('nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
   NATS_PREFIX: prefix(''),
   EVENTSTORE_CONNECTION_STRING: z

@@ -53,6 +53,14 @@ describe('configuration', () => {
     expect(message).toContain('"abc"');
   });
 
+  it('reads REDIS_CLUSTER_NODES as a list of host:port, unset meaning one server', () => {
+    expect(loadConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7001, redis-2:7002 ,' }).REDIS_CLUSTER_NODES,
+    ).toEqual(['10.0.0.1:7001', 'redis-2:7002']);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-1' })).toThrow(/REDIS_CLUSTER_NODES/);
+  });
+
   it('redacts credentials in URLs', () => {
     expect(redactUrl('postgres://u:secret@h/db')).toBe('postgres://u:***@h/db');
     expect(redactUrl('not a url')).toBe('not a url');

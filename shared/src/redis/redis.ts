@@ -1,11 +1,75 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
-export type { Redis };
+export { Cluster, Redis };
+
+/** A connection to the product's Redis: one server, or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: `REDIS_CLUSTER_NODES` when set (cluster mode), else `REDIS_URL`. */
+export interface RedisServers {
+  url: string;
+  clusterNodes?: readonly string[] | undefined;
+}
+
+/** The servers a validated configuration names. */
+export const redisServersOf = (config: {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: readonly string[] | undefined;
+}): RedisServers => ({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+
+export interface CreateRedisOptions {
+  lazyConnect?: boolean;
+  /** Batch commands issued in one tick into one round trip (per node on a cluster). */
+  autoPipelining?: boolean;
+  /** Retries of a command while the connection is down, before it fails (a 503 upstream). */
+  maxRetriesPerRequest?: number;
+}
 
 /**
  * A Redis connection whose keys all live under `prefix` (ioredis keyPrefix), so two stacks or two
- * test files never see each other's keys.
+ * test files never see each other's keys. On a cluster, every command and script of the product
+ * touches keys of one hash slot (the `{…}` tags of timelineKeys) and declares them, so ioredis
+ * routes it to the slot's master and follows MOVED/ASK on its own while slots move or a replica
+ * is promoted.
  */
+export function connectRedis(
+  servers: string | RedisServers,
+  prefix: string,
+  options: CreateRedisOptions = {},
+): RedisClient {
+  const { url, clusterNodes } = typeof servers === 'string' ? { url: servers } : servers;
+  const common = {
+    keyPrefix: prefix,
+    lazyConnect: options.lazyConnect ?? false,
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
+  };
+  if (clusterNodes && clusterNodes.length > 0)
+    return new Cluster(
+      clusterNodes.map((node) => {
+        const at = node.lastIndexOf(':');
+        return {
+          host: node.slice(0, at).replace(/^\[|\]$/g, ''),
+          port: Number(node.slice(at + 1)),
+        };
+      }),
+      {
+        keyPrefix: prefix,
+        lazyConnect: common.lazyConnect,
+        enableAutoPipelining: options.autoPipelining ?? true,
+        redisOptions: { maxRetriesPerRequest: common.maxRetriesPerRequest },
+        // Retry the cluster as a whole while no node answers (a restart, a failover), capped.
+        clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      },
+    );
+  return new Redis(url, { ...common, enableAutoPipelining: options.autoPipelining ?? true });
+}
+
+/** The masters to scan or flush: every node of a cluster, or the one server. */
+export function redisMasters(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
+}
+
+/** One Redis server under `prefix` (see connectRedis, which also speaks to a cluster). */
 export function createRedis(
   url: string,
   prefix: string,

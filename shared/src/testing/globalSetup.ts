@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { connect } from 'nats';
 import pg from 'pg';
 import {
+  deleteClusterKeys,
   deleteRedisKeys,
+  testRedisClusterNodes,
   testDatabasePrefix,
   testNatsUrl,
   testRedisUrl,
@@ -10,6 +13,7 @@ import {
   testRunRedisPrefix,
   uniqueTag,
 } from './resources.ts';
+import { repoRoot } from './processes.ts';
 
 const reachable = (url: string, defaultPort: number) =>
   new Promise<boolean>((resolve) => {
@@ -51,6 +55,20 @@ export default async function setup(): Promise<() => Promise<void>> {
       `Integration tests need ${missing.join(', ')}. Start them with: npm run services:ensure`,
     );
   }
+  // The cluster suites run on a real local Redis Cluster (scripts/redis-cluster.sh), started here
+  // unless the run names one; TEST_REDIS_CLUSTER_NODES=none skips them, saying so.
+  if (process.env.TEST_REDIS_CLUSTER_NODES === 'none') delete process.env.TEST_REDIS_CLUSTER_NODES;
+  else if (!process.env.TEST_REDIS_CLUSTER_NODES) {
+    const started = spawnSync('bash', [`${repoRoot}scripts/redis-cluster.sh`, 'start'], {
+      encoding: 'utf8',
+    });
+    const nodes = /^REDIS_CLUSTER_NODES=(.+)$/m.exec(started.stdout)?.[1];
+    if (started.status !== 0 || !nodes)
+      throw new Error(
+        `Could not start the local Redis Cluster:\n${started.stdout}${started.stderr}`,
+      );
+    process.env.TEST_REDIS_CLUSTER_NODES = nodes; // inherited by the test workers
+  }
   return async () => {
     // Drop what a crashed test file of this run left behind; other runs' databases are not ours.
     const c = new pg.Client({ connectionString: admin.toString() });
@@ -64,6 +82,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     await c.end();
     // Likewise the run's Redis keys and NATS streams (a killed stack cannot clean up after itself).
     await deleteRedisKeys(testRedisUrl(), testRunRedisPrefix());
+    const clusterNodes = testRedisClusterNodes();
+    if (clusterNodes) await deleteClusterKeys(clusterNodes, testRunRedisPrefix());
     const nc = await connect({ servers: new URL(testNatsUrl()).host });
     const jsm = await nc.jetstreamManager();
     const ours: string[] = [];

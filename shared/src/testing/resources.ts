@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../config/config.ts';
+import { connectRedis, redisMasters } from '../redis/redis.ts';
 
 /** A short random tag for names that must not collide across test files, runs and dev stacks. */
 export const uniqueTag = (): string => randomBytes(5).toString('hex');
@@ -55,6 +56,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 export const testRedisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * The Redis Cluster tests run against (TEST_REDIS_CLUSTER_NODES, else REDIS_CLUSTER_NODES), or
+ * undefined: CI starts a local one with scripts/redis-cluster.sh.
+ */
+export const testRedisClusterNodes = (): string[] | undefined => {
+  const nodes = process.env.TEST_REDIS_CLUSTER_NODES ?? process.env.REDIS_CLUSTER_NODES;
+  return nodes ? nodes.split(',').map((n) => n.trim()) : undefined;
+};
 export const testNatsUrl = (): string => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /** A Redis key prefix of its own for one test file. */
 export const testRedisPrefix = (): string => `${testRunRedisPrefix()}${uniqueTag()}:`;
@@ -74,5 +83,24 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<void
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/** Deletes every key under `prefix` on every master of a Redis Cluster. */
+export async function deleteClusterKeys(nodes: readonly string[], prefix: string): Promise<void> {
+  const cluster = connectRedis({ url: '', clusterNodes: nodes }, '', { lazyConnect: true });
+  try {
+    await cluster.connect();
+    for (const master of redisMasters(cluster)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await master.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        // One key per UNLINK: keys of different slots may not share a command on a cluster.
+        if (keys.length > 0) await Promise.all(keys.map((key) => master.unlink(key)));
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  } finally {
+    cluster.disconnect();
   }
 }
