@@ -16,13 +16,12 @@ import type { QueryContext } from './core/context.ts';
 import { CursorCodec } from './core/cursor.ts';
 import type { QueryDependencies } from './core/deps.ts';
 import { createQueryMetrics } from './core/metrics.ts';
-import { ReadModel } from './core/readModel.ts';
 import { registerGettingProfile } from './gettingProfile/route.ts';
 import { registerGettingTimeline } from './gettingTimeline/route.ts';
 import { registerGettingTweet } from './gettingTweet/route.ts';
-import { registerListingFollowers } from './listingFollowers/route.ts';
-import { registerListingFollowing } from './listingFollowing/route.ts';
+import { registerListingFollows } from './listingFollows/route.ts';
 import { registerListingTweets } from './listingTweets/route.ts';
+import { createReadModelDb } from './readModel/database.ts';
 
 export type { QueryDependencies } from './core/deps.ts';
 
@@ -30,8 +29,7 @@ export type { QueryDependencies } from './core/deps.ts';
 const useCases = [
   registerGettingTimeline,
   registerGettingProfile,
-  registerListingFollowers,
-  registerListingFollowing,
+  registerListingFollows,
   registerListingTweets,
   registerGettingTweet,
 ];
@@ -43,20 +41,22 @@ const useCases = [
  */
 export function createQueryApp(deps: QueryDependencies): Express {
   const registry = createMetricsRegistry('query-service');
-  const readModel = new ReadModel(deps.pool);
+  const db = createReadModelDb(deps.pool);
   const app = createHttpApp({
     name: 'query-service',
     logger: deps.logger,
     registry,
     readiness: {
-      postgres: () => readModel.ping(),
+      postgres: async () => {
+        await deps.pool.query('SELECT 1');
+      },
       redis: () => deps.redis.ping(),
       eventStore: () => deps.eventStore.ping(),
     },
   });
   const ctx: QueryContext & { authors: AuthorCache } = {
     ...deps,
-    readModel,
+    db,
     copies: new ActiveCopiesCache(
       createKysely(deps.pool),
       deps.config.ACTIVE_COPY_CACHE_MS,
@@ -64,7 +64,7 @@ export function createQueryApp(deps: QueryDependencies): Express {
       deps.clock,
     ),
     gate: new ConsistencyGate(
-      readModel,
+      db,
       deps.redis,
       deps.config.CONSISTENCY_WAIT_MS,
       registry,
@@ -73,7 +73,7 @@ export function createQueryApp(deps: QueryDependencies): Express {
     cursors: new CursorCodec(deps.cursorKey),
     metrics: createQueryMetrics(registry),
     tokens: new TokenVerifier(deps.eventStore),
-    authors: new AuthorCache(readModel, deps.config.AUTHOR_CACHE_MS, deps.clock),
+    authors: new AuthorCache(db, deps.config.AUTHOR_CACHE_MS, deps.clock),
   };
   const api = createApiRegistry();
   for (const register of useCases) register(app, ctx, api);

@@ -5,6 +5,7 @@ import {
   createMetricsRegistry,
   createPool,
   ensureDatabase,
+  loadServiceSecret,
   migrate,
   type Logger,
 } from '@tweeter/shared';
@@ -13,6 +14,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { createDispatcherApp } from './app.ts';
 import pg from 'pg';
 import type { DispatcherConfig } from './config.ts';
+import { DispatcherCursors } from './core/listings.ts';
 import type { DispatcherContext } from './core/deps.ts';
 import { createDispatcherMetrics } from './core/metrics.ts';
 import { dispatcherMigrations } from './core/migrations.ts';
@@ -66,6 +68,11 @@ export async function startDispatcher(
   const recordDb = createKysely<DispatcherDatabase>(recordPool);
   await migrate(pool, 'webhook_dispatcher', dispatcherMigrations);
   await migrateWorkerSchema(pool, logger);
+  const cursorKey = await loadServiceSecret({
+    databaseUrl: config.DATABASE_URL,
+    service: 'webhook-dispatcher',
+    name: 'cursor',
+  });
   const eventStore = await connectEventStore(config, logger);
   const nats = await connectNats(config.NATS_URL, 'tweeter-webhook-dispatcher');
   const registry = createMetricsRegistry('webhook-dispatcher');
@@ -85,6 +92,7 @@ export async function startDispatcher(
     ...(overrides.resolveHost ? { resolveHost: overrides.resolveHost } : {}),
     metrics: createDispatcherMetrics(registry, db),
     recorder: new AttemptRecorder(recordDb),
+    cursors: new DispatcherCursors(cursorKey),
   };
   const queryApi = overrides.queryApi ?? httpQueryApi(config.API_URL, config.API_TOKEN);
   const worker = await startDeliveryWorker(ctx, queryApi);

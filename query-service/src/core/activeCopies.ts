@@ -57,7 +57,7 @@ export class ActiveCopiesCache {
 }
 
 function toLive(copies: ActiveCopies): LiveCopies {
-  // The schema name is spliced into SQL: refuse anything that is not a plain identifier.
+  // The schema name is in every statement (quoted by kysely): refuse anything but a plain identifier.
   if (!isReadModelSchemaName(copies['read-model']))
     throw new Error(`The registry names an invalid read-model schema: ${copies['read-model']}`);
   return { readModel: copies['read-model'], timelines: timelineKeys(copies.timelines) };

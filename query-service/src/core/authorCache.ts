@@ -1,4 +1,5 @@
-import type { AuthorRecord, ReadModel } from './readModel.ts';
+import { copyOf, type ReadModelDb } from '../readModel/database.ts';
+import { authorsById, type AuthorRow } from '../readModel/users.repository.ts';
 
 /**
  * Authors' names for timeline entries read from Redis, kept for `ttlMs`: a page of 20 tweets by a
@@ -6,10 +7,10 @@ import type { AuthorRecord, ReadModel } from './readModel.ts';
  * display name). `fresh` requests (X-Min-Position) bypass it, so a profile change is read-your-writes.
  */
 export class AuthorCache {
-  private readonly entries = new Map<string, { author: AuthorRecord; at: number }>();
+  private readonly entries = new Map<string, { author: AuthorRow; at: number }>();
 
   constructor(
-    private readonly readModel: ReadModel,
+    private readonly db: ReadModelDb,
     private readonly ttlMs: number,
     private readonly now: () => number,
     private readonly maxEntries = 100_000,
@@ -20,8 +21,8 @@ export class AuthorCache {
     schema: string,
     ids: readonly string[],
     fresh: boolean,
-  ): Promise<Map<string, AuthorRecord>> {
-    const found = new Map<string, AuthorRecord>();
+  ): Promise<Map<string, AuthorRow>> {
+    const found = new Map<string, AuthorRow>();
     const missing: string[] = [];
     const now = this.now();
     for (const id of new Set(ids)) {
@@ -30,7 +31,7 @@ export class AuthorCache {
       else missing.push(id);
     }
     if (missing.length === 0) return found;
-    const rows = await this.readModel.authors(schema, missing);
+    const rows = await authorsById(copyOf(this.db, schema), missing);
     if (this.entries.size + rows.length > this.maxEntries) this.entries.clear();
     for (const row of rows) {
       found.set(row.id, row);

@@ -1,7 +1,8 @@
 import { Problem, type Redis } from '@tweeter/shared';
 import { Histogram, type Registry } from 'prom-client';
 import type { LiveCopies } from './activeCopies.ts';
-import type { ReadModel } from './readModel.ts';
+import { checkpointOf } from '../readModel/checkpoint.repository.ts';
+import { copyOf, type ReadModelDb } from '../readModel/database.ts';
 
 /** What a request reads, and so which checkpoints a read-your-writes wait watches. */
 export type ReadSource = 'read-model' | 'timelines';
@@ -27,7 +28,7 @@ export class ConsistencyGate {
   private readonly waits: Histogram;
 
   constructor(
-    private readonly readModel: ReadModel,
+    private readonly db: ReadModelDb,
     private readonly redis: Redis,
     private readonly waitMs: number,
     registry: Registry,
@@ -88,7 +89,7 @@ export class ConsistencyGate {
     switch (source) {
       case 'read-model':
         return {
-          checkpoint: await this.readModel.checkpoint(copies.readModel),
+          checkpoint: await checkpointOf(copyOf(this.db, copies.readModel)),
           read: true,
           at: this.now(),
         };

@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { Problem } from '@tweeter/shared';
-import type { Request } from 'express';
+import { pageOf, pageRequestOf as kitPageRequestOf, Problem } from '@tweeter/shared';
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
-import { CursorCodec } from './cursor.ts';
-import { pageOf, pageRequestOf } from './paging.ts';
+import { CursorCodec, type ListingKind } from './cursor.ts';
 
+// The shared pagination kit (shared/src/http/paging.ts) as the query service's listings use it.
 const codec = new CursorCodec(randomBytes(32));
 const subject = uuidv7();
-const request = (query: Record<string, unknown>) => ({ query }) as unknown as Request;
+const request = (query: Record<string, unknown>) => query;
+const pageRequestOf = (
+  query: Record<string, unknown>,
+  cursors: CursorCodec,
+  kind: ListingKind,
+  subjectId: string,
+) => kitPageRequestOf(query, (cursor) => cursors.decode(kind, subjectId, cursor));
 
 describe('page requests', () => {
   it('default to 20 items from the newest', () => {
@@ -51,47 +56,18 @@ describe('page requests', () => {
 
 describe('pages', () => {
   const rows = [5, 4, 3].map((at) => ({ at, id: `id${at}` }));
+  const idOf = (r: { at: number; id: string }) => r.id;
   const cursorOf = (p: { at: number }) => `c${p.at}`;
 
   it('carry a cursor after the last item shown when one more row exists', () => {
-    expect(
-      pageOf(
-        rows,
-        2,
-        (r) => r.id,
-        (r) => r,
-        cursorOf,
-      ),
-    ).toEqual({
-      data: ['id5', 'id4'],
-      nextCursor: 'c4',
-    });
+    expect(pageOf(rows, 2, idOf, cursorOf)).toEqual({ data: ['id5', 'id4'], nextCursor: 'c4' });
   });
 
   it('end with a null cursor when no further row exists', () => {
-    expect(
-      pageOf(
-        rows,
-        3,
-        (r) => r.id,
-        (r) => r,
-        cursorOf,
-      ),
-    ).toEqual({
+    expect(pageOf(rows, 3, idOf, cursorOf)).toEqual({
       data: ['id5', 'id4', 'id3'],
       nextCursor: null,
     });
-    expect(
-      pageOf(
-        [],
-        3,
-        (r: { id: string }) => r.id,
-        () => ({ at: 0, id: '' }),
-        cursorOf,
-      ),
-    ).toEqual({
-      data: [],
-      nextCursor: null,
-    });
+    expect(pageOf([], 3, idOf, cursorOf)).toEqual({ data: [], nextCursor: null });
   });
 });

@@ -1,11 +1,6 @@
-import { parseOr400 } from '@tweeter/shared';
+import { idParam, parseOr400 } from '@tweeter/shared';
 import type { Request } from 'express';
 import { z } from 'zod';
-
-export const idParam = z
-  .uuid('must be a UUID')
-  .transform((s) => s.toLowerCase())
-  .meta({ description: 'UUID (v7)', example: '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80' });
 
 export const idPathParams = z.object({ id: idParam });
 

@@ -1,23 +1,17 @@
+import { idField, pageSchemaOf, timestampField } from '@tweeter/shared';
 import { z } from 'zod';
-import type { AuthorRecord, FollowRecord, TweetRecord, UserRecord } from './readModel.ts';
-import { pageSchemaOf } from './paging.ts';
+import type { TweetWithAuthorRow } from '../readModel/tweets.repository.ts';
+import type { AuthorRow, ProfileRow } from '../readModel/users.repository.ts';
 
 /** Response schemas (the OpenAPI document is generated from them) and the mappings to them. */
 
-const id = z
-  .uuid()
-  .meta({ description: 'UUID (v7)', example: '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80' });
-const timestamp = z.iso
-  .datetime({ precision: 3 })
-  .meta({ description: 'RFC 3339 UTC with milliseconds', example: '2026-11-24T10:15:30.123Z' });
-
 export const userProfileSchema = z
   .object({
-    id,
+    id: idField,
     username: z.string(),
     displayName: z.string(),
     bio: z.string(),
-    createdAt: timestamp,
+    createdAt: timestampField,
     followersCount: z.number().int(),
     followingCount: z.number().int(),
     tweetCount: z.number().int(),
@@ -25,15 +19,15 @@ export const userProfileSchema = z
   .meta({ id: 'UserProfile', description: 'A user with counters' });
 
 export const userSummarySchema = z
-  .object({ id, username: z.string(), displayName: z.string() })
+  .object({ id: idField, username: z.string(), displayName: z.string() })
   .meta({ id: 'UserSummary' });
 
 export const tweetSchema = z
   .object({
-    id,
-    authorId: id,
+    id: idField,
+    authorId: idField,
     text: z.string(),
-    createdAt: timestamp,
+    createdAt: timestampField,
     author: userSummarySchema,
   })
   .meta({ id: 'Tweet' });
@@ -45,7 +39,7 @@ export type UserProfile = z.infer<typeof userProfileSchema>;
 export type UserSummary = z.infer<typeof userSummarySchema>;
 export type Tweet = z.infer<typeof tweetSchema>;
 
-export const profileView = (u: UserRecord): UserProfile => ({
+export const profileView = (u: ProfileRow): UserProfile => ({
   id: u.id,
   username: u.username,
   displayName: u.display_name,
@@ -56,13 +50,13 @@ export const profileView = (u: UserRecord): UserProfile => ({
   tweetCount: u.tweet_count,
 });
 
-export const summaryView = (u: AuthorRecord | FollowRecord): UserSummary => ({
+export const summaryView = (u: AuthorRow): UserSummary => ({
   id: u.id,
   username: u.username,
   displayName: u.display_name,
 });
 
-export const tweetView = (t: TweetRecord): Tweet => ({
+export const tweetView = (t: TweetWithAuthorRow): Tweet => ({
   id: t.id,
   authorId: t.author_id,
   text: t.text,

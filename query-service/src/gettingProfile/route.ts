@@ -3,20 +3,21 @@ import type { Router } from 'express';
 import { prepareRead, type QueryContext } from '../core/context.ts';
 import { idPathParams, minPositionHeader, pathIdOf, usernamePathParams } from '../core/params.ts';
 import { profileView, userProfileSchema } from '../core/views.ts';
+import { userById, userByUsername } from '../readModel/users.repository.ts';
 
 export function registerGettingProfile(router: Router, ctx: QueryContext, api: OpenAPIRegistry) {
   router.get('/users/by-username/:username', async (req, res) => {
     const { username } = parseOr400(usernamePathParams, req.params, 'path');
-    const { copies } = await prepareRead(ctx, req, ['read-model']);
-    const user = await ctx.readModel.userByUsername(copies.readModel, username);
+    const { readModel } = await prepareRead(ctx, req, ['read-model']);
+    const user = await userByUsername(readModel, username);
     if (!user) throw notFound(`No user is named ${username}`);
     res.json(profileView(user));
   });
 
   router.get('/users/:id', async (req, res) => {
     const id = pathIdOf(req);
-    const { copies } = await prepareRead(ctx, req, ['read-model']);
-    const user = await ctx.readModel.userById(copies.readModel, id);
+    const { readModel } = await prepareRead(ctx, req, ['read-model']);
+    const user = await userById(readModel, id);
     if (!user) throw notFound(`No user has the id ${id}`);
     res.json(profileView(user));
   });

@@ -9,14 +9,19 @@ import type { LiveCopies } from '../core/activeCopies.ts';
 import type { AuthorCache } from '../core/authorCache.ts';
 import type { KeysetPosition } from '../core/cursor.ts';
 import type { QueryMetrics } from '../core/metrics.ts';
-import type { ReadModel, TweetRecord } from '../core/readModel.ts';
 import { tweetView, type Tweet } from '../core/views.ts';
+import { copyOf, type ReadModelDb } from '../readModel/database.ts';
+import {
+  homeTimeline,
+  tweetsById,
+  type TweetWithAuthorRow,
+} from '../readModel/tweets.repository.ts';
 import { readBodies, readHead, type FallbackReason, type HeadRead } from './timelineHead.ts';
 import { needsTail, pageWindow, tailStart, type Entry } from './timelineMerge.ts';
 
 export interface TimelineDeps {
   redis: Redis;
-  readModel: ReadModel;
+  db: ReadModelDb;
   authors: AuthorCache;
   metrics: QueryMetrics;
   logger: Logger;
@@ -28,9 +33,9 @@ export interface TimelinePage {
   next: KeysetPosition | null;
 }
 
-type Candidate = Entry & { row?: TweetRecord };
+type Candidate = Entry & { row?: TweetWithAuthorRow };
 
-const entryOf = (row: TweetRecord): Candidate => ({
+const entryOf = (row: TweetWithAuthorRow): Candidate => ({
   score: row.created_at.getTime(),
   tweetId: row.id,
   row,
@@ -60,14 +65,14 @@ export async function getTimeline(
     deps.metrics.timelineFallback.inc({ reason: head.reason });
     noteFallback(deps.logger, head.reason, userId);
     deps.metrics.timelineSource.inc({ source: 'postgres' });
-    const rows = await deps.readModel.homeTimeline(copies.readModel, userId, after, n);
+    const rows = await homeTimeline(copyOf(deps.db, copies.readModel), userId, after, n);
     return finish(rows.map(entryOf), limit);
   }
   let candidates: Candidate[] = head.entries;
   if (needsTail(head.entries.length, n, head.boundary) && head.boundary !== null) {
     const start = tailStart(cursor, head.boundary);
-    const rows = await deps.readModel.homeTimeline(
-      copies.readModel,
+    const rows = await homeTimeline(
+      copyOf(deps.db, copies.readModel),
       userId,
       { at: start.score, id: start.tweetId },
       n - head.entries.length,
@@ -164,7 +169,7 @@ async function resolve(
       found.map((b) => b.authorId),
       fresh,
     ),
-    gone.length > 0 ? deps.readModel.tweets(copies.readModel, gone) : Promise.resolve([]),
+    gone.length > 0 ? tweetsById(copyOf(deps.db, copies.readModel), gone) : Promise.resolve([]),
   ]);
   const byId = new Map<string, Tweet>();
   for (const body of found) {

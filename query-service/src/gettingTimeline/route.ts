@@ -1,9 +1,9 @@
-import { problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
+import { bearerSecurity, problemResponses, sendPage, type OpenAPIRegistry } from '@tweeter/shared';
 import type { Router } from 'express';
 import type { AuthorCache } from '../core/authorCache.ts';
 import { prepareRead, type QueryContext } from '../core/context.ts';
-import { pageHeaders, pageQuerySchema, pageRequestOf, sendPage } from '../core/paging.ts';
-import { idPathParams, minPositionHeader, pathIdOf } from '../core/params.ts';
+import { listingPageOf, listingRequest, pageResponse, pathOf } from '../core/listings.ts';
+import { pathIdOf } from '../core/params.ts';
 import { tweetPageSchema } from '../core/views.ts';
 import { getTimeline } from './getTimeline.ts';
 
@@ -17,7 +17,7 @@ export function registerGettingTimeline(
     const authenticated = ctx.tokens.authenticateAs(req, userId);
     // Nothing is read for a request whose token does not even name the owner (thrown above).
     const reading = (async () => {
-      const page = pageRequestOf(req, ctx.cursors, 'timeline', userId);
+      const page = listingPageOf(ctx, req, 'timeline', userId);
       const { copies, minPosition } = await prepareRead(ctx, req, ['read-model', 'timelines']);
       return {
         page,
@@ -32,15 +32,8 @@ export function registerGettingTimeline(
     const { page, result } = settledRead.value;
     // A home timeline is private: never to be kept by a shared cache.
     res.setHeader('Cache-Control', 'private, no-store');
-    sendPage(
-      req,
-      res,
-      {
-        data: result.data,
-        nextCursor: result.next && ctx.cursors.encode('timeline', userId, result.next),
-      },
-      page.limit,
-    );
+    const nextCursor = result.next && ctx.cursors.encode('timeline', userId, result.next);
+    sendPage(res, { data: result.data, nextCursor }, pathOf(req), page.limit);
   });
 
   api.registerPath({
@@ -52,14 +45,10 @@ export function registerGettingTimeline(
       'Every non-deleted tweet by the user and by the users they follow now, newest first (equal ' +
       'times: higher id first), across the whole history. Paging while new tweets arrive never ' +
       'repeats or skips a tweet that existed when the first page was read.',
-    security: [{ bearer: [] }],
-    request: { params: idPathParams, query: pageQuerySchema, headers: minPositionHeader },
+    security: bearerSecurity,
+    request: listingRequest,
     responses: {
-      200: {
-        description: 'A page of tweets',
-        headers: pageHeaders,
-        content: { 'application/json': { schema: tweetPageSchema } },
-      },
+      200: pageResponse('A page of tweets', tweetPageSchema),
       ...problemResponses(400, 401, 403, 503),
     },
   });

@@ -1,4 +1,8 @@
-import { compareTimelineEntries, type TimelineBoundary } from '@tweeter/shared';
+import {
+  compareTimelineEntries,
+  pageWindow as windowOf,
+  type TimelineBoundary,
+} from '@tweeter/shared';
 
 /**
  * The pure part of a home-timeline read: how the Redis head (the home key and the followed
@@ -63,13 +67,6 @@ export function pageWindow<T extends Entry>(
   candidates: readonly T[],
   limit: number,
 ): { shown: T[]; next: Entry | null } {
-  const shown = candidates.slice(0, limit);
-  const last = shown.at(-1);
-  return {
-    shown,
-    next:
-      candidates.length > limit && last !== undefined
-        ? { score: last.score, tweetId: last.tweetId }
-        : null,
-  };
+  const { shown, last } = windowOf(candidates, limit);
+  return { shown, next: last && { score: last.score, tweetId: last.tweetId } };
 }

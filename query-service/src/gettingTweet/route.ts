@@ -3,12 +3,13 @@ import type { Router } from 'express';
 import { prepareRead, type QueryContext } from '../core/context.ts';
 import { idPathParams, minPositionHeader, pathIdOf } from '../core/params.ts';
 import { tweetSchema, tweetView } from '../core/views.ts';
+import { tweetById } from '../readModel/tweets.repository.ts';
 
 export function registerGettingTweet(router: Router, ctx: QueryContext, api: OpenAPIRegistry) {
   router.get('/tweets/:id', async (req, res) => {
     const id = pathIdOf(req);
-    const { copies } = await prepareRead(ctx, req, ['read-model']);
-    const tweet = await ctx.readModel.tweet(copies.readModel, id);
+    const { readModel } = await prepareRead(ctx, req, ['read-model']);
+    const tweet = await tweetById(readModel, id);
     if (!tweet) throw notFound(`No tweet has the id ${id}`);
     res.json(tweetView(tweet));
   });

@@ -1,16 +1,15 @@
 import { problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
 import type { Router } from 'express';
 import type { QueryContext } from '../core/context.ts';
-import { listingHandler } from '../core/listings.ts';
-import { pageHeaders, pageQuerySchema } from '../core/paging.ts';
-import { idPathParams, minPositionHeader } from '../core/params.ts';
+import { listingHandler, listingRequest, pageResponse } from '../core/listings.ts';
 import { tweetPageSchema, tweetView } from '../core/views.ts';
+import { tweetsBy } from '../readModel/tweets.repository.ts';
 
 export function registerListingTweets(router: Router, ctx: QueryContext, api: OpenAPIRegistry) {
   router.get(
     '/users/:id/tweets',
     listingHandler(ctx, 'tweets', {
-      fetch: (schema, userId, after, limit) => ctx.readModel.tweetsBy(schema, userId, after, limit),
+      fetch: tweetsBy,
       toItem: tweetView,
       positionOf: (row) => ({ at: row.created_at.getTime(), id: row.id }),
     }),
@@ -21,13 +20,9 @@ export function registerListingTweets(router: Router, ctx: QueryContext, api: Op
     path: '/users/{id}/tweets',
     tags: ['tweets'],
     summary: 'The user’s tweets, newest first (equal times: higher id first)',
-    request: { params: idPathParams, query: pageQuerySchema, headers: minPositionHeader },
+    request: listingRequest,
     responses: {
-      200: {
-        description: 'A page of tweets',
-        headers: pageHeaders,
-        content: { 'application/json': { schema: tweetPageSchema } },
-      },
+      200: pageResponse('A page of tweets', tweetPageSchema),
       ...problemResponses(400, 404, 503),
     },
   });

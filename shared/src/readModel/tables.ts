@@ -1,9 +1,12 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /**
- * The read-model tables (projection `read-model`), as the query service reads them. Every copy of
- * the read model lives in a PostgreSQL schema of its own (default `read_model`); which copy readers
- * use is in `projections.active_copies` (see activeCopies.ts). Query with
+ * The read-model tables (projection `read-model`): what the projector writes and the query service
+ * reads (through `Kysely<ReadModelDatabase>`). Every column matches the projector's DDL in
+ * projector/src/readModel/migrations.ts exactly (uuid and text as string, timestamptz as Date,
+ * integer as number, defaults as `Generated`): change both together. Every copy of the read model
+ * lives in a PostgreSQL schema of its own (default `read_model`); which copy readers use is in
+ * `projections.active_copies` (see activeCopies.ts). Query with
  * `db.withSchema(schema).selectFrom('users')…`.
  *
  * Invariants once the projection has caught up:
@@ -21,9 +24,9 @@ export interface UsersTable {
   display_name: string;
   bio: string;
   created_at: ColumnType<Date, Date | string, never>;
-  followers_count: number;
-  following_count: number;
-  tweet_count: number;
+  followers_count: Generated<number>;
+  following_count: Generated<number>;
+  tweet_count: Generated<number>;
 }
 
 /**
@@ -65,7 +68,9 @@ export interface ReadModelDatabase {
 export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type FollowRow = Selectable<FollowsTable>;
+export type NewFollowRow = Insertable<FollowsTable>;
 export type TweetRow = Selectable<TweetsTable>;
+export type NewTweetRow = Insertable<TweetsTable>;
 
 /** The schema of the first copy of the read model. */
 export const defaultReadModelSchema = 'read_model';

@@ -1,8 +1,10 @@
-import type { EventStore, Logger, Pool } from '@tweeter/shared';
+import type { EventStore, Logger, OpenAPIRegistry, Pool } from '@tweeter/shared';
+import type { RequestHandler, Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { DispatcherConfig } from '../config.ts';
 import type { WebhookClient } from '../delivery/webhookClient.ts';
 import type { AttemptRecorder } from '../delivery/attemptRecorder.ts';
+import type { DispatcherCursors } from './listings.ts';
 import type { DispatcherMetrics } from './metrics.ts';
 import type { DispatcherDatabase } from './tables.ts';
 
@@ -28,4 +30,14 @@ export interface DispatcherContext extends DispatcherDependencies {
   metrics: DispatcherMetrics;
   /** Batches the writes of attempt outcomes (delivery/attemptRecorder.ts). */
   recorder: AttemptRecorder;
+  /** Signs and checks the listings' pagination cursors. */
+  cursors: DispatcherCursors;
 }
+
+/** A use case's routes on `router` (behind `authenticated` where they need a caller), its paths in `api`. */
+export type RegisterRoutes = (
+  router: Router,
+  ctx: DispatcherContext,
+  api: OpenAPIRegistry,
+  authenticated: RequestHandler,
+) => void;

@@ -1,12 +1,14 @@
 import {
   externalEventNameList,
   forbidden,
+  idField,
   notFound,
+  timestampField,
   type ExternalEventName,
 } from '@tweeter/shared';
 import { z } from 'zod';
 import type { DispatcherContext } from './deps.ts';
-import { idField, iso, timestampField } from './http.ts';
+import { iso } from './http.ts';
 import type { Subscription } from './tables.ts';
 
 export const eventTypeField = z

@@ -1,5 +1,6 @@
+import { idField, timestampField } from '@tweeter/shared';
 import { z } from 'zod';
-import { idField, iso, timestampField } from './http.ts';
+import { iso } from './http.ts';
 import type { Task } from './tables.ts';
 
 export const taskSchema = z

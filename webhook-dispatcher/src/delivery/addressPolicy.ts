@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
+import { validationProblem } from '@tweeter/shared';
 import ipaddr from 'ipaddr.js';
 
 /*
@@ -149,6 +150,20 @@ export async function checkWebhookTarget(
     };
   if (addresses.length === 0) return { ok: false, reason: `host ${host} does not resolve` };
   return { ok: true };
+}
+
+/** checkWebhookTarget as a request's check: a refused URL is a 400 naming the body field. */
+export async function requireWebhookTarget(
+  rawUrl: string,
+  field: string,
+  allowPrivateNetworks: boolean,
+  resolve?: (host: string) => Promise<string[]>,
+): Promise<void> {
+  const target = await checkWebhookTarget(rawUrl, allowPrivateNetworks, resolve);
+  if (!target.ok)
+    throw validationProblem(`The webhook URL is refused: it ${target.reason}`, [
+      { path: field, message: target.reason },
+    ]);
 }
 
 async function resolveAll(host: string): Promise<string[]> {

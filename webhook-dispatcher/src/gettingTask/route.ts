@@ -1,17 +1,10 @@
-import { forbidden, notFound, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
-import type { RequestHandler, Router } from 'express';
+import { bearerSecurity, forbidden, idField, notFound, problemResponses } from '@tweeter/shared';
 import { z } from 'zod';
-import { bearerSecurity, callerOf } from '../core/authentication.ts';
-import type { DispatcherContext } from '../core/deps.ts';
-import { idField } from '../core/http.ts';
+import { callerOf } from '../core/authentication.ts';
+import type { RegisterRoutes } from '../core/deps.ts';
 import { taskSchema, taskView } from '../core/tasks.ts';
 
-export function registerGettingTask(
-  router: Router,
-  ctx: DispatcherContext,
-  api: OpenAPIRegistry,
-  authenticated: RequestHandler,
-) {
+export const registerGettingTask: RegisterRoutes = (router, ctx, api, authenticated) => {
   router.get('/tasks/:id', authenticated, async (req, res) => {
     const id = req.params.id as string;
     const task = idField.safeParse(id).success
@@ -38,4 +31,4 @@ export function registerGettingTask(
       ...problemResponses(401, 403, 404, 503),
     },
   });
-}
+};

@@ -1,19 +1,18 @@
-import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
-import type { RequestHandler, Router } from 'express';
+import {
+  bearerSecurity,
+  idField,
+  pageHeaders,
+  pageQuerySchema,
+  pageSchemaOf,
+  problemResponses,
+  timestampField,
+} from '@tweeter/shared';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { bearerSecurity, callerOf } from '../core/authentication.ts';
-import type { DispatcherContext } from '../core/deps.ts';
-import {
-  decodeCursor,
-  idField,
-  iso,
-  nextLink,
-  pageOf,
-  pageQuery,
-  pageSchema,
-  timestampField,
-} from '../core/http.ts';
+import { callerOf } from '../core/authentication.ts';
+import type { RegisterRoutes } from '../core/deps.ts';
+import { iso } from '../core/http.ts';
+import { listingRequestOf, sendListing, type Listing } from '../core/listings.ts';
 import { eventTypeField, ownedSubscription } from '../core/subscriptions.ts';
 import type { DeliveryStatus } from '../core/tables.ts';
 
@@ -58,16 +57,15 @@ const view = (d: DeliveryRow) => ({
   deliveredAt: iso(d.delivered_at),
 });
 
-export function registerListingDeliveries(
-  router: Router,
-  ctx: DispatcherContext,
-  api: OpenAPIRegistry,
-  authenticated: RequestHandler,
-) {
+export const registerListingDeliveries: RegisterRoutes = (router, ctx, api, authenticated) => {
   router.get('/webhooks/:id/deliveries', authenticated, async (req, res) => {
     const subscription = await ownedSubscription(ctx, req.params.id as string, callerOf(res).id);
-    const { limit, cursor } = parseOr400(pageQuery, req.query, 'query');
-    const after = decodeCursor(cursor);
+    const listing: Listing = {
+      kind: 'deliveries',
+      subjectId: subscription.id,
+      path: `/webhooks/${subscription.id}/deliveries`,
+    };
+    const { limit, after } = listingRequestOf(ctx, req, listing);
     const { rows } = await sql<DeliveryRow>`
       SELECT d.id, d.event_id, e.type, d.status, d.attempts, d.last_status_code, d.last_error,
              d.next_attempt_at, d.delivered_at
@@ -76,10 +74,7 @@ export function registerListingDeliveries(
         AND (${after}::uuid IS NULL OR d.id < ${after}::uuid)
       ORDER BY d.id DESC
       LIMIT ${limit + 1}`.execute(ctx.db);
-    const page = pageOf(rows, limit, view);
-    const link = nextLink(`/webhooks/${subscription.id}/deliveries`, limit, page.nextCursor);
-    if (link) res.setHeader('Link', link);
-    res.json(page);
+    sendListing(ctx, res, listing, rows, limit, view);
   });
 
   api.registerPath({
@@ -88,15 +83,16 @@ export function registerListingDeliveries(
     tags: ['webhooks'],
     summary: "A subscription's deliveries, newest first",
     security: bearerSecurity,
-    request: { params: z.object({ id: z.string() }), query: pageQuery },
+    request: { params: z.object({ id: z.string() }), query: pageQuerySchema },
     responses: {
       200: {
         description: 'A page',
+        headers: pageHeaders,
         content: {
-          'application/json': { schema: pageSchema(deliverySchema, 'WebhookDeliveryPage') },
+          'application/json': { schema: pageSchemaOf(deliverySchema, 'WebhookDeliveryPage') },
         },
       },
       ...problemResponses(400, 401, 403, 404, 503),
     },
   });
-}
+};

@@ -1,23 +1,23 @@
-import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
-import type { RequestHandler, Router } from 'express';
+import {
+  bearerSecurity,
+  pageHeaders,
+  pageQuerySchema,
+  pageSchemaOf,
+  problemResponses,
+} from '@tweeter/shared';
 import { z } from 'zod';
-import { bearerSecurity, callerOf } from '../core/authentication.ts';
-import type { DispatcherContext } from '../core/deps.ts';
-import { decodeCursor, nextLink, pageOf, pageQuery, pageSchema } from '../core/http.ts';
+import { callerOf } from '../core/authentication.ts';
+import type { RegisterRoutes } from '../core/deps.ts';
+import { listingRequestOf, sendListing, type Listing } from '../core/listings.ts';
 import { ownedSubscription, subscriptionSchema, subscriptionView } from '../core/subscriptions.ts';
 
 const idParams = z.object({ id: z.string() });
 
-export function registerManagingWebhooks(
-  router: Router,
-  ctx: DispatcherContext,
-  api: OpenAPIRegistry,
-  authenticated: RequestHandler,
-) {
+export const registerManagingWebhooks: RegisterRoutes = (router, ctx, api, authenticated) => {
   router.get('/webhooks', authenticated, async (req, res) => {
     const caller = callerOf(res);
-    const { limit, cursor } = parseOr400(pageQuery, req.query, 'query');
-    const after = decodeCursor(cursor);
+    const listing: Listing = { kind: 'webhooks', subjectId: caller.id, path: '/webhooks' };
+    const { limit, after } = listingRequestOf(ctx, req, listing);
     let query = ctx.db
       .selectFrom('webhooks.subscriptions')
       .selectAll()
@@ -26,10 +26,7 @@ export function registerManagingWebhooks(
       .orderBy('id', 'desc')
       .limit(limit + 1);
     if (after !== null) query = query.where('id', '<', after);
-    const page = pageOf(await query.execute(), limit, subscriptionView);
-    const link = nextLink('/webhooks', limit, page.nextCursor);
-    if (link) res.setHeader('Link', link);
-    res.json(page);
+    sendListing(ctx, res, listing, await query.execute(), limit, subscriptionView);
   });
 
   router.get('/webhooks/:id', authenticated, async (req, res) => {
@@ -48,16 +45,20 @@ export function registerManagingWebhooks(
     res.status(204).end();
   });
 
-  const listSchema = pageSchema(subscriptionSchema, 'WebhookSubscriptionPage');
+  const listSchema = pageSchemaOf(subscriptionSchema, 'WebhookSubscriptionPage');
   api.registerPath({
     method: 'get',
     path: '/webhooks',
     tags: ['webhooks'],
     summary: "The caller's subscriptions, newest first",
     security: bearerSecurity,
-    request: { query: pageQuery },
+    request: { query: pageQuerySchema },
     responses: {
-      200: { description: 'A page', content: { 'application/json': { schema: listSchema } } },
+      200: {
+        description: 'A page',
+        headers: pageHeaders,
+        content: { 'application/json': { schema: listSchema } },
+      },
       ...problemResponses(400, 401, 503),
     },
   });
@@ -85,4 +86,4 @@ export function registerManagingWebhooks(
     request: { params: idParams },
     responses: { 204: { description: 'Deleted' }, ...problemResponses(401, 403, 404, 503) },
   });
-}
+};

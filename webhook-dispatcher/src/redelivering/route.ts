@@ -1,19 +1,12 @@
-import { notFound, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
-import type { RequestHandler, Router } from 'express';
+import { bearerSecurity, idField, notFound, problemResponses } from '@tweeter/shared';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { bearerSecurity, callerOf } from '../core/authentication.ts';
-import type { DispatcherContext } from '../core/deps.ts';
-import { idField } from '../core/http.ts';
+import { callerOf } from '../core/authentication.ts';
+import type { RegisterRoutes } from '../core/deps.ts';
 import { scheduleDrains } from '../core/jobs.ts';
 import { ownedSubscription } from '../core/subscriptions.ts';
 
-export function registerRedelivering(
-  router: Router,
-  ctx: DispatcherContext,
-  api: OpenAPIRegistry,
-  authenticated: RequestHandler,
-) {
+export const registerRedelivering: RegisterRoutes = (router, ctx, api, authenticated) => {
   router.post('/webhooks/:id/deliveries/:deliveryId/redeliver', authenticated, async (req, res) => {
     const subscription = await ownedSubscription(ctx, req.params.id as string, callerOf(res).id);
     const deliveryId = req.params.deliveryId as string;
@@ -57,4 +50,4 @@ export function registerRedelivering(
       ...problemResponses(401, 403, 404, 503),
     },
   });
-}
+};

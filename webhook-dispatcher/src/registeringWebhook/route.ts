@@ -1,16 +1,9 @@
-import {
-  parseOr400,
-  problemResponses,
-  validationProblem,
-  type OpenAPIRegistry,
-} from '@tweeter/shared';
-import type { RequestHandler, Router } from 'express';
+import { bearerSecurity, idField, parseOr400, problemResponses } from '@tweeter/shared';
 import { z } from 'zod';
-import { bearerSecurity, callerOf } from '../core/authentication.ts';
-import type { DispatcherContext } from '../core/deps.ts';
-import { idField } from '../core/http.ts';
+import { callerOf } from '../core/authentication.ts';
+import type { RegisterRoutes } from '../core/deps.ts';
 import { eventTypeField, subscriptionSchema, subscriptionView } from '../core/subscriptions.ts';
-import { checkWebhookTarget } from '../delivery/addressPolicy.ts';
+import { requireWebhookTarget } from '../delivery/addressPolicy.ts';
 import { newWebhookSecret } from '../delivery/signature.ts';
 
 export const registerWebhookBody = z
@@ -39,24 +32,16 @@ const createdSubscriptionSchema = subscriptionSchema
   })
   .meta({ id: 'CreatedWebhookSubscription' });
 
-export function registerRegisteringWebhook(
-  router: Router,
-  ctx: DispatcherContext,
-  api: OpenAPIRegistry,
-  authenticated: RequestHandler,
-) {
+export const registerRegisteringWebhook: RegisterRoutes = (router, ctx, api, authenticated) => {
   router.post('/webhooks', authenticated, async (req, res) => {
     const caller = callerOf(res);
     const input = parseOr400(registerWebhookBody, req.body, 'body');
-    const target = await checkWebhookTarget(
+    await requireWebhookTarget(
       input.url,
+      'url',
       ctx.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
       ctx.resolveHost,
     );
-    if (!target.ok)
-      throw validationProblem(`The webhook URL is refused: it ${target.reason}`, [
-        { path: 'url', message: target.reason },
-      ]);
     const subscription = await ctx.db
       .insertInto('webhooks.subscriptions')
       .values({
@@ -100,4 +85,4 @@ export function registerRegisteringWebhook(
       ...problemResponses(400, 401, 413, 415, 503),
     },
   });
-}
+};

@@ -1,22 +1,26 @@
 import {
+  bearerSecurity,
   conflict,
+  idField,
   minPositionOf,
   notFound,
   parseOr400,
   Problem,
   problemResponses,
+  timestampField,
   validationProblem,
   unavailable,
   type OpenAPIRegistry,
 } from '@tweeter/shared';
 import type { RequestHandler, Router } from 'express';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
-import { bearerSecurity, callerOf } from '../core/authentication.ts';
+import { callerOf } from '../core/authentication.ts';
 import type { DispatcherContext } from '../core/deps.ts';
-import { idField, iso, timestampField } from '../core/http.ts';
+import type { DispatcherDatabase } from '../core/tables.ts';
+import { iso } from '../core/http.ts';
 import { scheduleDigest } from '../core/jobs.ts';
-import { checkWebhookTarget } from '../delivery/addressPolicy.ts';
+import { requireWebhookTarget } from '../delivery/addressPolicy.ts';
 import type { QueryApi } from '../runningDigest/queryApi.ts';
 
 export const scheduleDigestBody = z
@@ -42,14 +46,26 @@ const scheduledSchema = z
 /** Serialises task creation so the cap on unfinished tasks holds under concurrent requests. */
 const taskCreationLock = 'tweeter-webhook-dispatcher:tasks';
 
-/** An unfinished task of the same username (409 names it). */
-async function unfinishedTaskOf(ctx: DispatcherContext, username: string) {
-  return ctx.db
+const unfinished = ['scheduled', 'running', 'retrying'] as const;
+
+/** An unfinished task of the same username (409 names it); `db` or a transaction. */
+function unfinishedTaskOf(db: Kysely<DispatcherDatabase>, username: string) {
+  return db
     .selectFrom('webhooks.tasks')
     .select(['id', 'status'])
     .where(sql`lower(username)`, '=', username.toLowerCase())
-    .where('status', 'in', ['scheduled', 'running', 'retrying'])
+    .where('status', 'in', unfinished)
     .executeTakeFirst();
+}
+
+/** How many tasks are unfinished (the cap counts them); `db` or a transaction. */
+async function unfinishedTaskCount(db: Kysely<DispatcherDatabase>): Promise<number> {
+  const { count } = await db
+    .selectFrom('webhooks.tasks')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('status', 'in', unfinished)
+    .executeTakeFirstOrThrow();
+  return Number(count);
 }
 
 const taskConflict = (username: string, task: { id: string; status: string }) =>
@@ -80,28 +96,17 @@ export function registerSchedulingDigest(
       throw validationProblem('No webhookUrl given and no default WEBHOOK_URL is configured', [
         { path: 'webhookUrl', message: 'required here' },
       ]);
-    if (input.webhookUrl !== undefined) {
-      const target = await checkWebhookTarget(
+    if (input.webhookUrl !== undefined)
+      await requireWebhookTarget(
         input.webhookUrl,
+        'webhookUrl',
         ctx.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
         ctx.resolveHost,
       );
-      if (!target.ok)
-        throw validationProblem(`The webhook URL is refused: it ${target.reason}`, [
-          { path: 'webhookUrl', message: target.reason },
-        ]);
-    }
     // Cheap refusals first, before asking the query service.
-    const existing = await unfinishedTaskOf(ctx, input.username);
+    const existing = await unfinishedTaskOf(ctx.db, input.username);
     if (existing) throw taskConflict(input.username, existing);
-    if (cap !== -1) {
-      const { count } = await ctx.db
-        .selectFrom('webhooks.tasks')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('status', 'in', ['scheduled', 'running', 'retrying'])
-        .executeTakeFirstOrThrow();
-      if (Number(count) >= cap) throw overCap();
-    }
+    if (cap !== -1 && (await unfinishedTaskCount(ctx.db)) >= cap) throw overCap();
     const user = await queryApi
       .userByUsername(input.username, minPosition)
       .catch((error: unknown) => {
@@ -119,21 +124,9 @@ export function registerSchedulingDigest(
         trx,
       );
       // Checked again under the lock: two requests may have passed the checks above together.
-      const again = await trx
-        .selectFrom('webhooks.tasks')
-        .select(['id', 'status'])
-        .where(sql`lower(username)`, '=', username.toLowerCase())
-        .where('status', 'in', ['scheduled', 'running', 'retrying'])
-        .executeTakeFirst();
+      const again = await unfinishedTaskOf(trx, username);
       if (again) throw taskConflict(username, again);
-      if (cap !== -1) {
-        const { count } = await trx
-          .selectFrom('webhooks.tasks')
-          .select((eb) => eb.fn.countAll<number>().as('count'))
-          .where('status', 'in', ['scheduled', 'running', 'retrying'])
-          .executeTakeFirstOrThrow();
-        if (Number(count) >= cap) throw overCap();
-      }
+      if (cap !== -1 && (await unfinishedTaskCount(trx)) >= cap) throw overCap();
       await trx
         .insertInto('webhooks.tasks')
         .values({
