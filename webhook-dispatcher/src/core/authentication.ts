@@ -24,5 +24,3 @@ export function callerOf(res: Response): VerifiedUser {
   if (!caller) throw new Error('authenticate() must run before this handler');
   return caller;
 }
-
-export const bearerSecurity = [{ bearer: [] }];
