@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   connectEventStore,
   createHttpApp,
   createKysely,
@@ -8,32 +9,30 @@ import {
   ensureActiveCopies,
   ensureDatabase,
   finishHttpApp,
-  loadConfig,
   runHttpService,
 } from '@tweeter/shared';
+import { loadProjectorConfig, type ProjectorConfig } from './config.ts';
+import { declarationOf, defaultCopies } from './registry.ts';
 import { ProjectorMetrics } from './runtime/metrics.ts';
-import { isProjectionName, projectionNames, type ProjectionName } from './runtime/projection.ts';
 import { Projector } from './runtime/projector.ts';
 
-// Projector: runs the projections, each in its own loop, and serves health and metrics.
-const config = loadConfig();
-const logger = createLogger('projector', config.LOG_LEVEL);
-
-// PROJECTOR_PROJECTIONS (comma-separated) runs a subset, e.g. to scale them out over processes.
-const selected = (process.env.PROJECTOR_PROJECTIONS ?? projectionNames.join(','))
-  .split(',')
-  .map((n) => n.trim())
-  .filter(Boolean);
-const unknown = selected.filter((n) => !isProjectionName(n));
-if (unknown.length > 0) {
-  logger.fatal(`PROJECTOR_PROJECTIONS names unknown projections: ${unknown.join(', ')}`);
+// Projector: runs the projections (all, or the PROJECTOR_PROJECTIONS subset), each in its own
+// loop, and serves health and metrics.
+let config: ProjectorConfig;
+try {
+  config = loadProjectorConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  // One fatal line naming every bad value (e.g. an unknown name in PROJECTOR_PROJECTIONS), exit 2.
+  createLogger('projector', 'info').fatal(error.message);
   process.exit(2);
 }
+const logger = createLogger('projector', config.LOG_LEVEL);
 
 await ensureDatabase(config.DATABASE_URL);
 const eventStore = await connectEventStore(config, logger);
 const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'tweeter-projector' });
-await ensureActiveCopies(createKysely(pool));
+await ensureActiveCopies(createKysely(pool), defaultCopies);
 const registry = createMetricsRegistry('projector');
 const projector = new Projector({
   config,
@@ -42,7 +41,7 @@ const projector = new Projector({
   eventStore,
   databaseUrl: config.DATABASE_URL,
   metrics: new ProjectorMetrics(registry),
-  projections: selected as ProjectionName[],
+  projections: config.PROJECTOR_PROJECTIONS.map((name) => declarationOf(name)),
 });
 
 const app = createHttpApp({

@@ -40,7 +40,7 @@ import {
   type ServiceProcess,
 } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
-import { createProjection } from '../../projector/src/projections.ts';
+import { createProjection } from '@tweeter/projector';
 import { CursorCodec } from '../src/core/cursor.ts';
 
 const seconds = Number(process.env.BENCH_DURATION_MS ?? 6_000) / 1000;

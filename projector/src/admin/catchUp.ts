@@ -1,5 +1,4 @@
 import { comparePositions, type EventStore, type Position } from '@tweeter/shared';
-import { catchUpBatchSize } from '../projections.ts';
 import type { Projection } from '../runtime/projection.ts';
 import { replayToHead } from '../runtime/replay.ts';
 
@@ -41,18 +40,20 @@ export async function catchUp(
   projection: Projection,
   eventStore: EventStore,
   options: {
+    /** The projection's catch-up batch size (its declaration's). */
+    batchSize: number;
     signal?: AbortSignal;
     /** Called after each batch with the events applied since the start. */
     onProgress?: (applied: number) => void;
     maxPasses?: number;
-  } = {},
+  },
 ): Promise<CatchUpResult> {
   let applied = 0;
   let checkpoint: Position | null = null;
   for (let pass = 0; pass < (options.maxPasses ?? 20); pass++) {
     const before = applied;
     const result = await replayToHead(projection, eventStore, {
-      batchSize: catchUpBatchSize[projection.name],
+      batchSize: options.batchSize,
       onProgress: (p) => options.onProgress?.(before + p.applied),
       ...(options.signal ? { signal: options.signal } : {}),
     });

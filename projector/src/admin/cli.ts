@@ -1,5 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { isProjectionName, projectionNames, type ProjectionName } from '../runtime/projection.ts';
+import {
+  copiedProjections,
+  isProjectionName,
+  projectionNames,
+  type ProjectionName,
+} from '../registry.ts';
 import { openContext, type AdminContext } from './context.ts';
 import { AdminError, describeError } from './errors.ts';
 import { rebuildProjection } from './rebuild.ts';
@@ -17,6 +22,9 @@ const projectionArg = (value: string): ProjectionName => {
     throw new InvalidArgumentError(`unknown projection; one of ${projectionNames.join(', ')}`);
   return value;
 };
+/** The projections with copies: what `rebuild` and `verify` work on. */
+const copiedNames = copiedProjections.map((p) => p.name);
+
 const projectionOrAll = (value: string): ProjectionName | 'all' =>
   value === 'all' ? 'all' : projectionArg(value);
 
@@ -128,11 +136,11 @@ program
   .command('rebuild')
   .summary('zero-downtime rebuild into a new copy, then switch readers')
   .description(
-    'Rebuild read-model or timelines into a new copy beside the live one, switch readers over ' +
+    `Rebuild ${copiedNames.join(' or ')} into a new copy beside the live one, switch readers over ` +
       'atomically, hand the copy to the running projector, then drop the old copy. Queries keep ' +
       "answering throughout. Use after changing a projection's code; then run verify.",
   )
-  .argument('<projection>', 'read-model | timelines', projectionArg)
+  .argument('<projection>', copiedNames.join(' | '), projectionArg)
   .addOption(
     new Option('--zero-downtime', 'required: build beside the live copy').makeOptionMandatory(),
   )
@@ -171,7 +179,7 @@ program
       'and compare it with the live data. Exits 0 when identical, 1 with a summary of the ' +
       'differences (which users, rows or keys, and how).',
   )
-  .argument('<projection>', 'read-model | timelines', projectionArg)
+  .argument('<projection>', copiedNames.join(' | '), projectionArg)
   .option('--json', 'print the result as JSON')
   .action((name: ProjectionName, opts: { json?: boolean }) =>
     withContext(async (ctx) => {

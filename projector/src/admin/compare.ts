@@ -3,13 +3,9 @@
  * which rows or keys differ and how (missing from the live copy, only in the live copy, changed
  * fields), capped so that a badly broken copy still prints a screenful, not a million lines.
  */
+import type { Difference } from '../runtime/projection.ts';
 
-export interface Difference {
-  /** e.g. `users 0190…`, `home:{0190…}`. */
-  what: string;
-  /** e.g. `missing from the live copy`, `display_name: live "x", rebuilt "y"`. */
-  how: string;
-}
+export type { Difference };
 
 type Row = Record<string, unknown>;
 

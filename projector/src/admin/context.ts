@@ -4,15 +4,21 @@ import {
   connectEventStore,
   createKysely,
   createPool,
-  loadConfig,
   readActiveCopies,
   redactUrl,
-  type Config,
   type EventStore,
   type Pool,
 } from '@tweeter/shared';
-import { createProjection } from '../projections.ts';
-import type { Projection, ProjectionName } from '../runtime/projection.ts';
+import { loadProjectorConfig, type ProjectorConfig } from '../config.ts';
+import {
+  activeCopyOf,
+  createProjection,
+  declarationOf,
+  defaultCopies,
+  type CopiedProjectionName,
+  type ProjectionName,
+} from '../registry.ts';
+import type { CopiedProjection, Projection } from '../runtime/projection.ts';
 import { AdminError, describeError } from './errors.ts';
 
 /**
@@ -20,7 +26,7 @@ import { AdminError, describeError } from './errors.ts';
  * projector), the database pool, the event store and the active-copy registry.
  */
 export interface AdminContext {
-  config: Config;
+  config: ProjectorConfig;
   pool: Pool;
   db: Kysely<unknown>;
   eventStore: EventStore;
@@ -30,19 +36,20 @@ export interface AdminContext {
   /** The copy a projection's readers and projector use now. */
   activeCopy(name: ProjectionName): Promise<string>;
   /** A projection instance writing into `copy` (closed by `close()`). */
+  projection(name: CopiedProjectionName, copy: string): CopiedProjection;
   projection(name: ProjectionName, copy: string): Projection;
   close(): Promise<void>;
 }
 
 export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise<AdminContext> {
-  let config: Config;
+  let config: ProjectorConfig;
   try {
-    config = loadConfig(env);
+    config = loadProjectorConfig(env);
   } catch (error) {
     throw new AdminError((error as Error).message.replace(/\n\s*/g, ' '), 2);
   }
   // The projection classes log warnings of their own; an operator's terminal wants only ours.
-  const logger = pino({ level: env.ADMIN_LOG_LEVEL ?? 'silent' });
+  const logger = pino({ level: config.ADMIN_LOG_LEVEL });
   const pool = createPool(config.DATABASE_URL, { max: 6, applicationName: 'tweeter-admin' });
   try {
     await pool.query('SELECT 1');
@@ -61,22 +68,24 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
   }
   const db = createKysely(pool);
   const opened: Projection[] = [];
+  function projection(name: CopiedProjectionName, copy: string): CopiedProjection;
+  function projection(name: ProjectionName, copy: string): Projection;
+  function projection(name: ProjectionName, copy: string): Projection {
+    const created = createProjection(name, copy, { config, pool, logger });
+    opened.push(created);
+    return created;
+  }
   return {
     config,
     pool,
     db,
     eventStore,
     logger,
-    projectorUrl: env.PROJECTOR_URL ?? `http://127.0.0.1:${config.PROJECTOR_PORT}`,
+    projectorUrl: config.PROJECTOR_URL ?? `http://127.0.0.1:${config.PROJECTOR_PORT}`,
     async activeCopy(name) {
-      const copies = await readActiveCopies(db);
-      return name === 'integration-events' ? '' : copies[name];
+      return activeCopyOf(declarationOf(name), await readActiveCopies(db, defaultCopies));
     },
-    projection(name, copy) {
-      const projection = createProjection(name, copy, { config, pool, logger });
-      opened.push(projection);
-      return projection;
-    },
+    projection,
     async close() {
       await Promise.all(opened.map((p) => p.close().catch(() => undefined)));
       await eventStore.close().catch(() => undefined);

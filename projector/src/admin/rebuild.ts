@@ -1,9 +1,10 @@
 import { switchActiveCopy } from '@tweeter/shared';
-import type { ProjectionName } from '../runtime/projection.ts';
-import { lockName } from '../runtime/runner.ts';
+import { declarationOf, type ProjectionName } from '../registry.ts';
+import { lockName } from '../runtime/advisoryLock.ts';
+import { hasCopies } from '../runtime/projection.ts';
 import { catchUp } from './catchUp.ts';
 import type { AdminContext } from './context.ts';
-import { dropCopy, newCopyName } from './copies.ts';
+import { newCopyName } from './copies.ts';
 import { AdminError } from './errors.ts';
 import { lockHolder, tryLock } from './locks.ts';
 import { createProgress } from './progress.ts';
@@ -56,13 +57,15 @@ export const rebuildLockName = (projection: string) => `tweeter-admin:rebuild:${
  */
 export async function rebuildProjection(
   ctx: AdminContext,
-  name: ProjectionName,
+  projectionName: ProjectionName,
   options: RebuildOptions = {},
 ): Promise<RebuildResult> {
-  if (name === 'integration-events')
+  const declaration = declarationOf(projectionName);
+  if (!hasCopies(declaration))
     throw new AdminError(
-      'integration-events has no readers to switch: rebuild it with `reset integration-events` (its stream is republished; consumers deduplicate by event id)',
+      `${declaration.name} has no readers to switch: ${declaration.rebuildInstead}`,
     );
+  const { name, catchUpBatchSize: batchSize } = declaration;
   const say = options.say ?? (() => undefined);
   const started = performance.now();
   await confirm(
@@ -73,7 +76,7 @@ export async function rebuildProjection(
   if (!rebuildLock) throw new AdminError(`another rebuild of ${name} is running`);
   try {
     const from = await ctx.activeCopy(name);
-    let to = newCopyName(name);
+    let to = newCopyName(declaration);
     if (to === from) to = `${to}b`;
     const fresh = ctx.projection(name, to);
     const freshLock = await tryLock(ctx.config.DATABASE_URL, lockName(name, to));
@@ -92,6 +95,7 @@ export async function rebuildProjection(
       let built;
       try {
         built = await catchUp(fresh, ctx.eventStore, {
+          batchSize,
           ...(options.signal ? { signal: options.signal } : {}),
           onProgress: (applied) => progress.update(applied, Math.max(total, applied)),
         });
@@ -105,11 +109,11 @@ export async function rebuildProjection(
       switched = true;
       say(`${name}: readers switched from ${from} to ${to}`);
       // What arrived between the last pass and the switch, before the projector takes over.
-      events += (await catchUp(fresh, ctx.eventStore, { maxPasses: 3 })).applied;
+      events += (await catchUp(fresh, ctx.eventStore, { batchSize, maxPasses: 3 })).applied;
     } catch (error) {
       if (!switched) {
         await freshLock.release();
-        await dropCopy(fresh).catch(() => undefined);
+        await fresh.drop().catch(() => undefined);
       }
       throw error;
     } finally {
@@ -143,10 +147,10 @@ export async function rebuildProjection(
       const old = ctx.projection(name, from);
       const drainUntil = Date.now() + (options.drainMs ?? 5000);
       while (Date.now() < drainUntil) {
-        await catchUp(old, ctx.eventStore, { maxPasses: 1 });
+        await catchUp(old, ctx.eventStore, { batchSize, maxPasses: 1 });
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await dropCopy(old);
+      await old.drop();
     } finally {
       await oldLock.release();
     }

@@ -1,6 +1,6 @@
 import { comparePositions } from '@tweeter/shared';
-import type { ProjectionName } from '../runtime/projection.ts';
-import { lockName } from '../runtime/runner.ts';
+import { declarationOf, type ProjectionName } from '../registry.ts';
+import { lockName } from '../runtime/advisoryLock.ts';
 import { catchUp } from './catchUp.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -72,6 +72,7 @@ export async function replayProjection(
     let result;
     try {
       result = await catchUp(projection, ctx.eventStore, {
+        batchSize: declarationOf(name).catchUpBatchSize,
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (applied) => progress.update(applied, Math.max(total, applied)),
       });

@@ -1,5 +1,5 @@
-import type { ProjectionName } from '../runtime/projection.ts';
-import { lockName } from '../runtime/runner.ts';
+import type { ProjectionName } from '../registry.ts';
+import { lockName } from '../runtime/advisoryLock.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import { adminLockApplication, lockHolder } from './locks.ts';

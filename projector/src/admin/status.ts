@@ -1,6 +1,6 @@
 import { comparePositions, type Position } from '@tweeter/shared';
-import { projectionNames, type ProjectionName } from '../runtime/projection.ts';
-import { lockName } from '../runtime/runner.ts';
+import { projectionNames, type ProjectionName } from '../registry.ts';
+import { lockName } from '../runtime/advisoryLock.ts';
 import type { AdminContext } from './context.ts';
 import { isLockHeld } from './locks.ts';
 import { fetchProjectorStatus } from './projectorStatus.ts';

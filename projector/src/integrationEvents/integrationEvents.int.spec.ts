@@ -17,6 +17,7 @@ import {
   testNatsUrl,
   type TestDatabase,
 } from '@tweeter/shared/testing';
+import { defaultCopies } from '../registry.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from '../testing/eventFactory.ts';
 import { IntegrationEventsProjection } from './integrationEventsProjection.ts';
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   store = await PostgresEventStore.connect({ url: database.url });
   pool = createPool(database.url);
-  await ensureActiveCopies(createKysely(pool));
+  await ensureActiveCopies(createKysely(pool), defaultCopies);
   nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
 });
 

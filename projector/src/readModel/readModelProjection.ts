@@ -9,7 +9,7 @@ import {
   type DecodedEvent,
   type Position,
 } from '@tweeter/shared';
-import { CheckpointMovedError, type Projection } from '../runtime/projection.ts';
+import { CheckpointMovedError, type CopiedProjection } from '../runtime/projection.ts';
 import {
   foldReadModel,
   pairKey,
@@ -23,7 +23,7 @@ import { readModelMigrations } from './migrations.ts';
  * `read-model` → PostgreSQL. One transaction per batch: compare-and-set the checkpoint (a fence
  * against a stale writer), load the touched state, fold, write the net changes set-based.
  */
-export class ReadModelProjection implements Projection {
+export class ReadModelProjection implements CopiedProjection {
   readonly name = 'read-model' as const;
   private readonly db: Kysely<unknown>;
   private readonly s: string;

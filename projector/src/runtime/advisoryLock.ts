@@ -1,6 +1,10 @@
 import pg from 'pg';
 import type { Logger } from '@tweeter/shared';
 
+/** The lock name of one projection copy: one writer per copy across all processes. */
+export const lockName = (projection: string, copy: string) =>
+  `tweeter-projector:${projection}:${copy}`;
+
 /**
  * A session-level PostgreSQL advisory lock on a connection of its own: held exactly as long as the
  * session lives, so a killed holder releases it the moment PostgreSQL sees its connection close.

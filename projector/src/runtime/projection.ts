@@ -1,12 +1,5 @@
-import type { DecodedEvent, Position } from '@tweeter/shared';
-
-/** The projections of the product. */
-export const projectionNames = ['read-model', 'timelines', 'integration-events'] as const;
-export type ProjectionName = (typeof projectionNames)[number];
-
-export function isProjectionName(name: string): name is ProjectionName {
-  return (projectionNames as readonly string[]).includes(name);
-}
+import type pg from 'pg';
+import type { Config, DecodedEvent, Logger, Position } from '@tweeter/shared';
 
 /**
  * One projection: a named consumer of the global log with a checkpoint of its own.
@@ -16,7 +9,8 @@ export function isProjectionName(name: string): name is ProjectionName {
  * at any instant leaves no effect lost and none doubled when the batch is applied again.
  */
 export interface Projection {
-  readonly name: ProjectionName;
+  /** The name of its declaration (`ProjectionDeclaration.name`). */
+  readonly name: string;
   /**
    * Where this instance writes: the read model's schema, the timelines' key version, the
    * integration events' stream. Two copies of one projection are independent (own checkpoint,
@@ -42,6 +36,106 @@ export interface Projection {
   reset(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A projection one of several copies of which can exist: a copy can also be removed whole. */
+export interface CopiedProjection extends Projection {
+  /** Removes the whole copy (schema, key version): a rebuild's old copy, a verify's scratch copy. */
+  drop(): Promise<void>;
+}
+
+/** What creating a projection may use: the services' configuration, the database, the logger. */
+export interface ProjectionDeps {
+  config: Pick<
+    Config,
+    'REDIS_URL' | 'REDIS_PREFIX' | 'NATS_URL' | 'NATS_PREFIX' | 'FANOUT_MAX_FOLLOWERS'
+  >;
+  /** The read model's and the checkpoints' database. */
+  pool: pg.Pool;
+  logger: Logger;
+}
+
+/** One row or key that differs between a live copy and a rebuild (`tweeter-admin verify`). */
+export interface Difference {
+  /** e.g. `users 0190…`, `home:{0190…}`. */
+  what: string;
+  /** e.g. `missing from the live copy`, `display_name: live "x", rebuilt "y"`. */
+  how: string;
+}
+
+/** A live copy's data as of one checkpoint, held in memory to be compared with a rebuild. */
+export interface LiveSnapshot {
+  checkpoint: Position | null;
+  /** Compares it with `copy`, which nobody writes (the rebuild): live against rebuilt. */
+  compareWith(copy: string): Promise<{ differences: Difference[]; compared: number }>;
+}
+
+interface DeclarationBase<Name extends string> {
+  /** The projection's name: its lock, checkpoint, metrics label and CLI argument. */
+  readonly name: Name;
+  /** Largest batch while catching up: as large as the target digests well. */
+  readonly catchUpBatchSize: number;
+}
+
+/**
+ * A projection with rebuildable copies: the copy readers use is named in
+ * `projections.active_copies`, and `tweeter-admin rebuild` / `verify` build others beside it.
+ */
+export interface CopiedProjectionDeclaration<
+  Name extends string = string,
+> extends DeclarationBase<Name> {
+  readonly copies: {
+    /** The copy used while the registry names none. */
+    readonly default: string;
+    /** A rebuild's new copy, from its start time as `yyyymmddhhmmss` (sortable, readable). */
+    rebuildName(stamp: string): string;
+    /** A verify's scratch copy, from a random hex tag: a name no reader or projector follows. */
+    scratchName(tag: string): string;
+  };
+  /** The projection writing into `copy`. */
+  create(copy: string, deps: ProjectionDeps): CopiedProjection;
+  /**
+   * `verify`: the live copy's data and the checkpoint it reflects, read at one consistent instant
+   * while a projector may be writing it (`projection` writes that copy).
+   */
+  snapshotLive(projection: Projection, deps: ProjectionDeps): Promise<LiveSnapshot>;
+}
+
+/**
+ * A projection with one fixed copy (the integration events' stream, fixed by NATS_PREFIX): no
+ * registry row, nothing to rebuild beside it or verify.
+ */
+export interface SingleCopyProjectionDeclaration<
+  Name extends string = string,
+> extends DeclarationBase<Name> {
+  readonly copies: false;
+  /** Why `verify` refuses it, e.g. `its copy is a stream of published messages, …`. */
+  readonly notVerifiable: string;
+  /** What to run instead of `rebuild`, e.g. `rebuild it with \`reset …\``. */
+  readonly rebuildInstead: string;
+  /** The projection; `copy` is ignored (the copy is fixed). */
+  create(copy: string, deps: ProjectionDeps): Projection;
+}
+
+export type ProjectionDeclaration<Name extends string = string> =
+  CopiedProjectionDeclaration<Name> | SingleCopyProjectionDeclaration<Name>;
+
+/**
+ * Declares a projection as one value: its name, copies, catch-up batch size and factory. Each
+ * projection's folder exports one; `registry.ts` lists them.
+ */
+export function defineProjection<const Name extends string>(
+  declaration: CopiedProjectionDeclaration<Name>,
+): CopiedProjectionDeclaration<Name>;
+export function defineProjection<const Name extends string>(
+  declaration: SingleCopyProjectionDeclaration<Name>,
+): SingleCopyProjectionDeclaration<Name>;
+export function defineProjection(declaration: ProjectionDeclaration): ProjectionDeclaration {
+  return Object.freeze(declaration);
+}
+
+export const hasCopies = <D extends ProjectionDeclaration>(
+  declaration: D,
+): declaration is Extract<D, { copies: object }> => declaration.copies !== false;
 
 /** The stored checkpoint is not the one the writer started from; start over from the stored one. */
 export class CheckpointMovedError extends Error {

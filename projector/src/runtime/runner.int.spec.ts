@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { PostgresEventStore, type DecodedEvent, type Position } from '@tweeter/shared';
 import { createTestDatabase, type TestDatabase } from '@tweeter/shared/testing';
 import { appendAll, LogBuilder } from '../testing/eventFactory.ts';
-import { CheckpointMovedError, type Projection, type ProjectionName } from './projection.ts';
+import type { ProjectionName } from '../registry.ts';
+import { CheckpointMovedError, type Projection } from './projection.ts';
 import { ProjectionRunner } from './runner.ts';
 
 let database: TestDatabase;

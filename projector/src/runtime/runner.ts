@@ -1,13 +1,7 @@
-import {
-  comparePositions,
-  decodeEvent,
-  type DecodedEvent,
-  type EventStore,
-  type Logger,
-  type Position,
-  type RecordedEvent,
-} from '@tweeter/shared';
-import { AdvisoryLock, sleep } from './advisoryLock.ts';
+import { comparePositions, type EventStore, type Logger, type Position } from '@tweeter/shared';
+import { AdvisoryLock, lockName, sleep } from './advisoryLock.ts';
+import { applyBatch, ProjectionHandlerError, type BatchApplier } from './applyBatch.ts';
+import { ApplyRate, measureLag } from './lagStats.ts';
 import type { ProjectorMetrics, RunnerState } from './metrics.ts';
 import { CheckpointMovedError, type Projection } from './projection.ts';
 import { readAhead } from './readAhead.ts';
@@ -42,21 +36,6 @@ export interface RunnerStatus {
   live: boolean;
 }
 
-/** A handler failed on one event: the projection stops there. */
-export class ProjectionHandlerError extends Error {
-  override name = 'ProjectionHandlerError';
-  constructor(
-    readonly projection: string,
-    readonly event: RecordedEvent,
-    override readonly cause: unknown,
-  ) {
-    super(
-      `projection ${projection} stopped at event ${event.id} (${event.type}) at position ${event.position}: ` +
-        (cause instanceof Error ? cause.message : String(cause)),
-    );
-  }
-}
-
 /** Setting a projection up failed; retried like a dependency outage. */
 export class SetupError extends Error {
   override name = 'SetupError';
@@ -68,13 +47,14 @@ export class SetupError extends Error {
   }
 }
 
-/** The lock name of one projection copy: one writer per copy across all processes. */
-export const lockName = (projection: string, copy: string) =>
-  `tweeter-projector:${projection}:${copy}`;
-
 /**
  * Runs one projection: its own loop, lock, checkpoint and failure. Nothing here waits on another
  * projection, so a stopped or waiting projection never holds back the others.
+ *
+ * This file is the runner's state machine: standby until the copy's lock is ours, running,
+ * waiting with backoff after a dependency outage, restarting when the stored checkpoint moved,
+ * failed at a handler error. Applying a batch (and finding a failing event in it) is
+ * `applyBatch.ts`; lag and rate figures are `lagStats.ts`.
  */
 export class ProjectionRunner {
   private state: RunnerState = 'starting';
@@ -85,10 +65,10 @@ export class ProjectionRunner {
   private errors = 0;
   private lastError: string | null = null;
   private live = false;
-  private appliedTotal = 0;
   private applying = 0;
   private applies = 0;
-  private readonly rate: { at: number; total: number }[] = [];
+  private readonly rate = new ApplyRate();
+  private readonly applier: BatchApplier;
   private readonly stopper = new AbortController();
   private attempt: AbortController | undefined;
   private run: AbortController | undefined;
@@ -107,6 +87,19 @@ export class ProjectionRunner {
       lockName(projection.name, projection.copy),
       this.log,
     );
+    this.applier = {
+      projection,
+      log: this.log,
+      applied: (events, upTo) => {
+        this.rate.add(events);
+        this.options.metrics?.applied.inc({ projection: projection.name }, events);
+        this.setCheckpoint(upTo);
+      },
+      applying: (delta) => {
+        this.applying += delta;
+        if (delta < 0) this.applies++;
+      },
+    };
   }
 
   get name() {
@@ -138,7 +131,7 @@ export class ProjectionRunner {
       head: this.head,
       lagEvents: this.lagEvents,
       lagSeconds: this.lagSeconds,
-      eventsPerSecond: this.eventsPerSecond(),
+      eventsPerSecond: this.rate.perSecond(),
       errors: this.errors,
       lastError: this.lastError,
       live: this.live,
@@ -247,62 +240,14 @@ export class ProjectionRunner {
     const batches = readAhead(eventStore.subscribe({ after: checkpoint, batchSize, signal }));
     for await (const batch of batches) {
       if (signal.aborted) break;
-      checkpoint = await this.applyBatch(batch, checkpoint);
+      checkpoint = await applyBatch(this.applier, batch, checkpoint);
       if (batch.length < batchSize) await announceIfCaughtUp();
-    }
-  }
-
-  private async applyBatch(batch: RecordedEvent[], from: Position | null): Promise<Position> {
-    const { projection } = this.options;
-    const upTo = batch[batch.length - 1]!.position;
-    this.applying++;
-    try {
-      const decoded: DecodedEvent[] = [];
-      for (const event of batch) {
-        let d: DecodedEvent | null;
-        try {
-          d = decodeEvent(event);
-        } catch (error) {
-          // Apply what comes before the undecodable event, then stop on it.
-          const index = batch.indexOf(event);
-          if (index > 0) await this.applyBatch(batch.slice(0, index), from);
-          throw new ProjectionHandlerError(projection.name, event, error);
-        }
-        if (d) decoded.push(d);
-      }
-      try {
-        await projection.apply(decoded, upTo, from);
-      } catch (error) {
-        if (error instanceof CheckpointMovedError || isTransient(error)) throw error;
-        if (batch.length === 1) throw new ProjectionHandlerError(projection.name, batch[0]!, error);
-        // Find the event: apply one at a time (each application is atomic with its checkpoint).
-        this.log.warn({ err: error }, 'batch failed; applying its events one by one');
-        let position = from;
-        for (const event of batch) position = await this.applyBatch([event], position);
-        return upTo;
-      }
-      this.appliedTotal += batch.length;
-      this.options.metrics?.applied.inc({ projection: projection.name }, batch.length);
-      this.setCheckpoint(upTo);
-      return upTo;
-    } finally {
-      this.applying--;
-      this.applies++;
     }
   }
 
   private setCheckpoint(position: Position | null): void {
     this.checkpoint = position;
     this.options.metrics?.setCheckpoint(this.name, this.copy, position);
-  }
-
-  private eventsPerSecond(): number {
-    const now = Date.now();
-    while (this.rate.length > 0 && now - this.rate[0]!.at > 10_000) this.rate.shift();
-    this.rate.push({ at: now, total: this.appliedTotal });
-    const first = this.rate[0]!;
-    const seconds = (now - first.at) / 1000;
-    return seconds >= 1 ? Math.round((this.appliedTotal - first.total) / seconds) : 0;
   }
 
   /**
@@ -332,17 +277,12 @@ export class ProjectionRunner {
           return;
         }
       }
-      const lagEvents = await eventStore.countAfter(checkpoint, 1_000_000);
-      let lagSeconds = 0;
-      if (lagEvents > 0) {
-        const [next] = await eventStore.readAll({ after: checkpoint, maxCount: 1 });
-        lagSeconds = next ? Math.max(0, (Date.now() - next.recordedAt.getTime()) / 1000) : 0;
-      }
+      const { lagEvents, lagSeconds } = await measureLag(eventStore, checkpoint);
       this.lagEvents = lagEvents;
       this.lagSeconds = lagSeconds;
       metrics?.lagEvents.set({ projection: this.name }, lagEvents);
       metrics?.lagSeconds.set({ projection: this.name }, lagSeconds);
-      metrics?.eventsPerSecond.set({ projection: this.name }, this.eventsPerSecond());
+      metrics?.eventsPerSecond.set({ projection: this.name }, this.rate.perSecond());
     } catch (error) {
       this.log.debug({ err: error }, 'could not refresh lag');
     }

@@ -1,42 +1,29 @@
-import { assertNever, timelineScore, type DecodedEvent, type TweetBody } from '@tweeter/shared';
+import { assertNever, timelineScore, type DecodedEvent } from '@tweeter/shared';
+import type { FollowGraph } from './followGraph.ts';
+import {
+  deleteUser,
+  markCelebrity,
+  mergeIntoHome,
+  pushToHome,
+  removeTweet,
+  storeTweet,
+  storeUser,
+  unmergeFromHome,
+  updateUser,
+  type PlanBuffer,
+  type PushToHomeOp,
+  type TimelineOp,
+} from './rules/index.ts';
 
 /**
  * The timelines projection's handling of events, free of I/O: events + the projection's own follow
- * graph → an ordered list of Redis operations. The graph is a cache of the projection's Redis sets
- * (loaded before planning, kept in step while planning); the timeline merges and trims themselves
- * run in Lua, where they see the effects of the operations before them.
+ * graph → an ordered list of Redis operations. This file decides which rule (rules/) applies to
+ * which event, and keeps the graph in step; each rule plans its own operation. The graph is a
+ * cache of the projection's Redis sets (loaded before planning); the timeline merges and trims
+ * themselves run in Lua, where they see the effects of the operations before them.
  */
 
-export type TimelineOp =
-  | { kind: 'putUser'; userId: string; username: string; displayName: string }
-  | { kind: 'updateUser'; userId: string; displayName: string }
-  /** Entries for one home timeline, added then trimmed (consecutive adds to a home are grouped). */
-  | { kind: 'addEntries'; homeOf: string; entries: { score: number; tweetId: string }[] }
-  /** The tweet joins its author's list, and its body is stored. */
-  | { kind: 'putTweet'; body: TweetBody; score: number }
-  /** The tweet leaves its author's list, the given homes, and its body is deleted. */
-  | { kind: 'removeTweet'; authorId: string; tweetId: string; homesOf: string[] }
-  | { kind: 'follow'; followerId: string; followeeId: string; merge: boolean }
-  | { kind: 'unfollow'; followerId: string; followeeId: string }
-  | { kind: 'becomeCelebrity'; userId: string }
-  | { kind: 'deleteUser'; userId: string; followers: string[]; following: string[] };
-
-/** The projection's own follow graph, as much of it as the batch needs (see `neededBy`). */
-export interface FollowGraph {
-  /** Whether the user exists (created and not deleted). */
-  exists(userId: string): boolean;
-  setExists(userId: string, exists: boolean): void;
-  /** The follower set; must be loaded for authors, followees and deleted users of the batch. */
-  followers(userId: string): Set<string>;
-  /** The follower set if loaded (kept in step when it is). */
-  followersIfLoaded(userId: string): Set<string> | undefined;
-  /** The followee set if loaded; must be loaded for deleted users of the batch. */
-  following(userId: string): Set<string> | undefined;
-  isCelebrity(userId: string): boolean;
-  addCelebrity(userId: string): void;
-  /** Forgets a deleted user's sets. */
-  forget(userId: string): void;
-}
+export type { TimelineOp } from './rules/index.ts';
 
 export interface Needs {
   /** Users whose existence the plan asks about. */
@@ -89,38 +76,29 @@ export interface PlanOptions {
  * Plans `events` in log order against `graph`, updating the graph as it goes. Events about users
  * that do not exist change nothing (odd orders, repeats), like in the read model.
  */
-export class TimelinePlanner {
+export class TimelinePlanner implements PlanBuffer {
   readonly ops: TimelineOp[] = [];
   /** Open add groups: a home's adds are grouped until another operation touches that home. */
-  private readonly openAdds = new Map<string, Extract<TimelineOp, { kind: 'addEntries' }>>();
-  /** Tweets posted in this plan: the author list holds them once the plan runs. */
-  private readonly tweetAuthors = new Map<string, string>();
+  readonly openPushes = new Map<string, PushToHomeOp>();
   /** Commands the plan will send (entries count one each): the caller splits batches by it. */
   weight = 0;
 
   constructor(
-    private readonly graph: FollowGraph,
+    readonly graph: FollowGraph,
     private readonly options: PlanOptions,
   ) {}
 
-  private touch(home: string): void {
-    this.openAdds.delete(home);
+  touch(home: string): void {
+    this.openPushes.delete(home);
   }
 
-  private push(op: TimelineOp, weight = 1): void {
+  push(op: TimelineOp, weight = 1): void {
     this.ops.push(op);
     this.weight += weight;
   }
 
-  private addEntry(home: string, score: number, tweetId: string): void {
-    let group = this.openAdds.get(home);
-    if (!group) {
-      group = { kind: 'addEntries', homeOf: home, entries: [] };
-      this.openAdds.set(home, group);
-      this.ops.push(group);
-    }
-    group.entries.push({ score, tweetId });
-    this.weight += 1;
+  weigh(weight: number): void {
+    this.weight += weight;
   }
 
   plan(event: DecodedEvent): void {
@@ -130,19 +108,13 @@ export class TimelinePlanner {
         const id = lower(event.data.userId);
         if (g.exists(id)) return;
         g.setExists(id, true);
-        this.touch(id);
-        this.push({
-          kind: 'putUser',
-          userId: id,
-          username: event.data.username,
-          displayName: event.data.displayName,
-        });
+        storeUser(this, id, event.data.username, event.data.displayName);
         return;
       }
       case 'UserProfileUpdated': {
         const id = lower(event.data.userId);
         if (!g.exists(id) || event.data.displayName === undefined) return;
-        this.push({ kind: 'updateUser', userId: id, displayName: event.data.displayName });
+        updateUser(this, id, event.data.displayName);
         return;
       }
       case 'UserDeleted': {
@@ -150,18 +122,11 @@ export class TimelinePlanner {
         if (!g.exists(id)) return;
         const followers = [...g.followers(id)];
         const following = [...(g.following(id) ?? [])];
-        for (const f of followers) {
-          this.touch(f);
-          g.following(f)?.delete(id);
-        }
+        for (const f of followers) g.following(f)?.delete(id);
         for (const f of following) g.followersIfLoaded(f)?.delete(id);
-        this.touch(id);
         g.setExists(id, false);
         g.forget(id);
-        this.push(
-          { kind: 'deleteUser', userId: id, followers, following },
-          2 * followers.length + following.length + 8,
-        );
+        deleteUser(this, id, followers, following);
         return;
       }
       case 'Followed': {
@@ -172,14 +137,10 @@ export class TimelinePlanner {
         if (followers.has(a)) return;
         followers.add(a);
         g.following(a)?.add(b);
-        // Sticky: once above the threshold an author stays a celebrity, so that the state is a
-        // function of the log (dropping back would need a mass merge into every follower's home).
-        if (!g.isCelebrity(b) && followers.size > this.options.fanoutMaxFollowers) {
-          g.addCelebrity(b);
-          this.push({ kind: 'becomeCelebrity', userId: b });
-        }
-        this.touch(a);
-        this.push({ kind: 'follow', followerId: a, followeeId: b, merge: !g.isCelebrity(b) }, 4);
+        // Sticky: once above the threshold an author stays a celebrity (see markCelebrity).
+        if (!g.isCelebrity(b) && followers.size > this.options.fanoutMaxFollowers)
+          markCelebrity(this, b);
+        mergeIntoHome(this, a, b, !g.isCelebrity(b));
         return;
       }
       case 'Unfollowed': {
@@ -190,8 +151,7 @@ export class TimelinePlanner {
         if (!followers.has(a)) return;
         followers.delete(a);
         g.following(a)?.delete(b);
-        this.touch(a);
-        this.push({ kind: 'unfollow', followerId: a, followeeId: b }, 4);
+        unmergeFromHome(this, a, b);
         return;
       }
       case 'TweetPosted': {
@@ -199,29 +159,18 @@ export class TimelinePlanner {
         const authorId = lower(event.data.authorId);
         if (!g.exists(authorId)) return;
         const score = timelineScore(event.data.createdAt);
-        this.tweetAuthors.set(tweetId, authorId);
-        this.push(
-          {
-            kind: 'putTweet',
-            score,
-            body: { id: tweetId, authorId, text: event.data.text, createdAt: event.data.createdAt },
-          },
-          2,
-        );
-        this.addEntry(authorId, score, tweetId);
+        const { text, createdAt } = event.data;
+        storeTweet(this, { id: tweetId, authorId, text, createdAt }, score);
+        pushToHome(this, authorId, score, tweetId);
         if (g.isCelebrity(authorId)) return;
-        for (const follower of g.followers(authorId)) this.addEntry(follower, score, tweetId);
+        for (const follower of g.followers(authorId)) pushToHome(this, follower, score, tweetId);
         return;
       }
       case 'TweetDeleted': {
         const tweetId = lower(event.data.tweetId);
         const authorId = lower(event.data.authorId);
         if (!g.exists(authorId)) return;
-        // Everyone who may hold it: the author and the current followers (an unfollow already
-        // removed it from former followers; a celebrity's older tweets may still be fanned out).
-        const homesOf = [authorId, ...g.followers(authorId)];
-        for (const home of homesOf) this.touch(home);
-        this.push({ kind: 'removeTweet', authorId, tweetId, homesOf }, homesOf.length + 2);
+        removeTweet(this, authorId, tweetId, [authorId, ...g.followers(authorId)]);
         return;
       }
       default:
@@ -239,62 +188,4 @@ export function planTimelines(
   const planner = new TimelinePlanner(graph, options);
   for (const event of events) planner.plan(event);
   return planner.ops;
-}
-
-/** A follow graph held in memory: the adapter's cache, and the unit tests' stand-in for Redis. */
-export class MemoryFollowGraph implements FollowGraph {
-  readonly users = new Map<string, boolean>();
-  readonly followerSets = new Map<string, Set<string>>();
-  readonly followingSets = new Map<string, Set<string>>();
-  readonly celebrities = new Set<string>();
-
-  exists(userId: string): boolean {
-    const known = this.users.get(userId);
-    if (known === undefined) throw new Error(`graph: existence of ${userId} not loaded`);
-    return known;
-  }
-
-  setExists(userId: string, exists: boolean): void {
-    this.users.set(userId, exists);
-    if (exists) {
-      if (!this.followerSets.has(userId)) this.followerSets.set(userId, new Set());
-      if (!this.followingSets.has(userId)) this.followingSets.set(userId, new Set());
-    }
-  }
-
-  followers(userId: string): Set<string> {
-    const set = this.followerSets.get(userId);
-    if (!set) throw new Error(`graph: followers of ${userId} not loaded`);
-    return set;
-  }
-
-  followersIfLoaded(userId: string): Set<string> | undefined {
-    return this.followerSets.get(userId);
-  }
-
-  following(userId: string): Set<string> | undefined {
-    return this.followingSets.get(userId);
-  }
-
-  isCelebrity(userId: string): boolean {
-    return this.celebrities.has(userId);
-  }
-
-  addCelebrity(userId: string): void {
-    this.celebrities.add(userId);
-  }
-
-  forget(userId: string): void {
-    this.followerSets.delete(userId);
-    this.followingSets.delete(userId);
-    this.celebrities.delete(userId);
-  }
-
-  /** Members held, to bound the cache. */
-  size(): number {
-    let n = this.users.size;
-    for (const s of this.followerSets.values()) n += s.size;
-    for (const s of this.followingSets.values()) n += s.size;
-    return n;
-  }
 }

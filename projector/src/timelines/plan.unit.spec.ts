@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { timelineScore } from '@tweeter/shared';
 import { asDecoded, LogBuilder } from '../testing/eventFactory.ts';
-import { MemoryFollowGraph, neededBy, planTimelines } from './plan.ts';
+import { MemoryFollowGraph } from './followGraph.ts';
+import { neededBy, planTimelines } from './plan.ts';
 
 const plan = (log: LogBuilder, graph = new MemoryFollowGraph(), threshold = 2) => {
   const events = asDecoded(log.take());

@@ -26,8 +26,7 @@ import {
 } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
 // The real projections, run in-process, seed the read model and Redis exactly as production does.
-import { createProjection } from '../../../projector/src/projections.ts';
-import type { Projection } from '../../../projector/src/runtime/projection.ts';
+import { createProjection, type Projection } from '@tweeter/projector';
 import { createQueryApp } from '../app.ts';
 
 export interface TestUser {

@@ -1,0 +1,24 @@
+import { defaultTimelinesVersion } from '@tweeter/shared';
+import { defineProjection } from '../runtime/projection.ts';
+import { snapshotLiveTimelines } from './compareCopies.ts';
+import { TimelinesProjection } from './timelinesProjection.ts';
+
+/** `timelines`: home timelines, author lists and the follow graph in Redis, one key version per copy. */
+export const timelines = defineProjection({
+  name: 'timelines',
+  catchUpBatchSize: 10_000,
+  copies: {
+    default: defaultTimelinesVersion,
+    rebuildName: (stamp) => `v${stamp}`,
+    scratchName: (tag) => `verify${tag}`,
+  },
+  create: (copy, { config, logger }) =>
+    new TimelinesProjection({
+      redisUrl: config.REDIS_URL,
+      redisPrefix: config.REDIS_PREFIX,
+      version: copy,
+      fanoutMaxFollowers: config.FANOUT_MAX_FOLLOWERS,
+      logger,
+    }),
+  snapshotLive: snapshotLiveTimelines,
+});

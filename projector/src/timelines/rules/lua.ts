@@ -1,0 +1,33 @@
+/**
+ * Lua helpers the rules' scripts share. Scripts run inside the step's MULTI, so each one sees the
+ * effects of the commands before it. Members are 16-byte binary tweet ids, scores epoch ms.
+ *
+ * Boundary (fields `bs`, `bm` of the user hash): the home holds every entry of the true timeline
+ * that is >= it (see timelineKeys.ts). `keep` tells whether an entry is >= the boundary; members
+ * are compared byte by byte (Lua's `<` on strings follows the server's locale, not bytes).
+ * `zadd` and `zrem` chunk their arguments (Lua's stack is limited).
+ */
+export const luaHelpers = `
+local function before(a, b)
+  for i = 1, 16 do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return false
+end
+local function keep(score, member, bs, bm)
+  if not bs then return true end
+  if score ~= bs then return score > bs end
+  return not before(member, bm)
+end
+local function zadd(key, args)
+  for i = 1, #args, 1000 do
+    redis.call('ZADD', key, unpack(args, i, math.min(i + 999, #args)))
+  end
+end
+local function zrem(key, members)
+  for i = 1, #members, 500 do
+    redis.call('ZREM', key, unpack(members, i, math.min(i + 499, #members)))
+  end
+end
+`;
