@@ -11,6 +11,7 @@ import { authenticate } from './core/authentication.ts';
 import type { CommandContext } from './core/context.ts';
 import type { CommandDependencies } from './core/deps.ts';
 import { createCommandMetrics } from './core/metrics.ts';
+import { domainErrors } from './core/problems.ts';
 import { signUpRateLimit, writeRateLimit } from './core/rateLimit.ts';
 import { registerCreatingUser } from './creatingUser/route.ts';
 import { registerDeletingTweet } from './deletingTweet/route.ts';
@@ -19,7 +20,7 @@ import { registerFollowing } from './following/route.ts';
 import { registerPostingTweet } from './postingTweet/route.ts';
 import { registerUnfollowing } from './unfollowing/route.ts';
 import { registerUpdatingProfile } from './updatingProfile/route.ts';
-import { defaultReservationGraceMs } from './usernames/usernameReservation.ts';
+import { defaultReservationGraceMs } from './domain/usernames/usernameReservation.ts';
 
 export type { CommandDependencies } from './core/deps.ts';
 
@@ -71,6 +72,8 @@ export function createCommandApp(deps: CommandDependencies): Express {
         'X-Event-Position. Errors are application/problem+json (RFC 9457).',
     }),
   );
+  // Refusals of the domain become problems here, for the shared problem+json handler.
+  app.use(domainErrors);
   finishHttpApp(app, deps.logger);
   return app;
 }

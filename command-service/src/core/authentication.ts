@@ -1,43 +1,26 @@
-import {
-  bearerToken,
-  tokenMatchesHash,
-  unauthorized,
-  userIdOfToken,
-  type EventStore,
-} from '@tweeter/shared';
+import { authenticateBearer, storeReader, type EventStore } from '@tweeter/shared';
 import type { RequestHandler, Response } from 'express';
-import { evolveUser, initialUserState, userEventSchemas, type User } from '../users/user.ts';
-import { readStreamState } from './commandHandling.ts';
-import { userStream } from './streams.ts';
+import { userFold, type User } from '../domain/users/user.ts';
+import { foldEvents } from './commandHandling.ts';
 
+/** The authenticated caller, as the decisions about its request see it. */
 export interface Actor {
   user: User;
-  /** Revision of the user's stream when the request was authenticated. */
-  revision: bigint;
 }
 
 /**
- * Checks the bearer token against the user's own stream, which the token names. Reading the
- * strongly consistent stream (not a projection) is what makes a token work on the very next
- * request after sign-up and fail the moment its user is deleted.
+ * Checks the bearer token with the shared rule (`@tweeter/shared` authenticateBearer: the user's
+ * own stream, so a token works on the very next request after sign-up and fails the moment its
+ * user is deleted), then folds the stream it read into the user the command decides with.
  */
 export function authenticate(eventStore: EventStore): RequestHandler {
+  const readUserStream = storeReader(eventStore);
   return async (req, res, next) => {
-    const token = bearerToken(req.headers.authorization);
-    const userId = token === null ? null : userIdOfToken(token);
-    if (token === null || userId === null) throw unauthorized();
-    const { state, expectedRevision } = await readStreamState(eventStore, userStream(userId), {
-      schemas: userEventSchemas,
-      evolve: evolveUser,
-      initialState: initialUserState,
-    });
-    if (
-      state.status !== 'active' ||
-      expectedRevision === 'no_stream' ||
-      !tokenMatchesHash(token, state.user.tokenHash)
-    )
-      throw unauthorized('The bearer token is not valid');
-    (res.locals as { actor?: Actor }).actor = { user: state.user, revision: expectedRevision };
+    const { events } = await authenticateBearer(req.headers.authorization, readUserStream);
+    const state = foldEvents(events, userFold);
+    if (state.status !== 'active')
+      throw new Error(`A verified user stream folds to ${state.status}`);
+    (res.locals as { actor?: Actor }).actor = { user: state.user };
     next();
   };
 }

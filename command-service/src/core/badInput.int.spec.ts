@@ -1,41 +1,20 @@
 import { issueToken } from '@tweeter/shared';
-import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@tweeter/shared/testing';
 import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  countEvents,
-  signUp,
-  startCommandService,
-  type CommandServiceUnderTest,
-} from '../testing/commandServiceUnderTest.ts';
+import { describe, expect, it } from 'vitest';
+import { countEvents, signUp } from '../testing/commandServiceUnderTest.ts';
+import { useCommandService } from '../testing/useCommandService.ts';
 
-let database: TestDatabase;
-let service: CommandServiceUnderTest;
-let call: ReturnType<typeof apiClient>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startCommandService({
-    databaseUrl: database.url,
-    redisPrefix: testRedisPrefix(),
-  });
-  call = apiClient(service.baseUrl);
-});
-afterAll(async () => {
-  await service.close();
-  await database.drop();
-});
-
-const eventCount = () => countEvents(service.eventStore);
+const fixture = useCommandService();
+const { call } = fixture;
+const eventCount = () => countEvents(fixture.service.eventStore);
 
 async function raw(
   method: string,
   path: string,
   init: { headers?: Record<string, string>; body?: string | Buffer },
 ) {
-  const response = await fetch(`${service.baseUrl}${path}`, { method, ...init });
+  const response = await fetch(`${fixture.service.baseUrl}${path}`, { method, ...init });
   const text = await response.text();
   return {
     status: response.status,
@@ -301,7 +280,7 @@ describe('property: whatever arrives, no 5xx and no event for a refused request'
         if (r.idempotencyKey !== undefined) headers['idempotency-key'] = r.idempotencyKey;
 
         const before = await eventCount();
-        const response = await fetch(`${service.baseUrl}${path}`, {
+        const response = await fetch(`${fixture.service.baseUrl}${path}`, {
           method,
           headers,
           ...(r.body !== undefined ? { body: r.body } : {}),

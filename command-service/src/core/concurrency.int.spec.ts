@@ -1,30 +1,12 @@
-import { type EventStore } from '@tweeter/shared';
-import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@tweeter/shared/testing';
+import { userStreamId, type EventStore } from '@tweeter/shared';
+import { testRedisPrefix } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  signUp,
-  startCommandService,
-  type CommandServiceUnderTest,
-} from '../testing/commandServiceUnderTest.ts';
+import { describe, expect, it } from 'vitest';
+import { apiClient, signUp, startCommandService } from '../testing/commandServiceUnderTest.ts';
+import { useCommandService } from '../testing/useCommandService.ts';
 
-let database: TestDatabase;
-let service: CommandServiceUnderTest;
-let call: ReturnType<typeof apiClient>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startCommandService({
-    databaseUrl: database.url,
-    redisPrefix: testRedisPrefix(),
-  });
-  call = apiClient(service.baseUrl);
-});
-afterAll(async () => {
-  await service.close();
-  await database.drop();
-});
+const fixture = useCommandService();
+const { call } = fixture;
 
 /**
  * The real store, except that the first `times` appends to user streams are preceded by another
@@ -69,7 +51,7 @@ describe('optimistic concurrency', () => {
   it('re-reads and re-decides after a conflicting append, and counts it', async () => {
     const user = await signUp(call);
     const retrying = await startCommandService({
-      databaseUrl: database.url,
+      databaseUrl: fixture.database.url,
       redisPrefix: testRedisPrefix(),
       wrapEventStore: interfering(3),
     });
@@ -94,7 +76,7 @@ describe('optimistic concurrency', () => {
   it('gives up after a bounded number of retries: 409 conflict', async () => {
     const user = await signUp(call);
     const hopeless = await startCommandService({
-      databaseUrl: database.url,
+      databaseUrl: fixture.database.url,
       redisPrefix: testRedisPrefix(),
       maxConflictRetries: 2,
       wrapEventStore: interfering(Number.POSITIVE_INFINITY),
@@ -124,7 +106,7 @@ describe('optimistic concurrency', () => {
       ),
     );
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-    const stream = await service.eventStore.readStream(`user-${user.id}`);
+    const stream = await fixture.service.eventStore.readStream(userStreamId(user.id));
     expect(stream.map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n, 5n]);
   });
 });

@@ -10,9 +10,3 @@ export interface CommandContext extends Required<CommandDependencies> {
   /** The per-address sign-up limit: sign-up, the one anonymous write, runs it first. */
   signUpRateLimit: RequestHandler;
 }
-
-export const retryOptions = (ctx: CommandContext, command: string) => ({
-  command,
-  metrics: ctx.metrics,
-  maxRetries: ctx.maxConflictRetries,
-});

@@ -18,7 +18,7 @@ export type EventSchemas<E extends DomainEvent> = {
  * skipped, so a stream can later carry events this version does not care about.
  */
 export function parseEvents<E extends DomainEvent>(
-  recorded: RecordedEvent[],
+  recorded: readonly RecordedEvent[],
   schemas: EventSchemas<E>,
 ): E[] {
   const events: E[] = [];

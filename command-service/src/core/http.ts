@@ -5,9 +5,26 @@ import type { Request, Response } from 'express';
 export const requestIdOf = (req: Request): string =>
   typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : 'unknown';
 
-/** Headers of a success that appended events (read-your-writes on the query side). */
-export function setEventPosition(res: Response, position: Position | null): void {
+/** What a command's handler is told about the request it serves. */
+export const commandRequestOf = (req: Request) => ({ requestId: requestIdOf(req) });
+
+/**
+ * Headers of a success: where its events are in the log (read-your-writes on the query side;
+ * none when nothing was appended), and whether it is the replay of a keyed request.
+ */
+export function setEventPosition(
+  res: Response,
+  position: Position | null,
+  replayed = false,
+): Response {
   if (position !== null) res.setHeader('X-Event-Position', position);
+  if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+  return res;
+}
+
+/** 204: the success of a command that answers nothing but where its events are. */
+export function sendNoContent(res: Response, { position }: { position: Position | null }): void {
+  setEventPosition(res, position).status(204).end();
 }
 
 export const eventPositionHeader = {
@@ -22,5 +39,3 @@ export const eventPositionHeader = {
 export const locationHeader = {
   Location: { description: 'Where the new resource is', schema: { type: 'string' as const } },
 };
-
-export const bearerSecurity = [{ bearer: [] }];

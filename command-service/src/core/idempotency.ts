@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import {
-  Problem,
+  parseOr400,
   WrongExpectedRevisionError,
   type EventMetadata,
   type EventStore,
 } from '@tweeter/shared';
+import type { Request } from 'express';
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
-import { idempotencyStream } from './streams.ts';
+import { IdempotencyKeyReused } from '../domain/errors.ts';
+import { idempotencyStreamId } from './streams.ts';
 
 /** Namespace of every id this service derives with UUIDv5. */
 const namespace = '6f1d3c52-9a0e-4c8b-b7d2-3e5a1f0c9d47';
@@ -24,6 +26,17 @@ export const idempotencyKeyHeader = z
       'gets the same refusal while the reason holds. Keys never expire.',
     example: '5d2c7a3e-0c1b-4f7e-9a55-8e2d1c3b4a69',
   });
+
+/** The OpenAPI headers of a route that takes an Idempotency-Key. */
+export const idempotencyHeaders = z.object({ 'Idempotency-Key': idempotencyKeyHeader.optional() });
+
+/** The request's Idempotency-Key, if it sent one (400 when malformed). */
+export function idempotencyKeyOf(req: Request): string | undefined {
+  const header = req.headers['idempotency-key'];
+  return header === undefined
+    ? undefined
+    : parseOr400(idempotencyKeyHeader, header, 'Idempotency-Key header');
+}
 
 /**
  * Internal: the first event of an idempotency stream. Holds what is needed to redo the command and
@@ -86,17 +99,10 @@ export function idempotencyScope(
   const id = uuidv5(`${use.caller}\n${use.route}\n${use.key}`, namespace);
   return {
     id,
-    streamId: idempotencyStream(id),
+    streamId: idempotencyStreamId(id),
     eventId: (name: string) => uuidv5(`${id}:${name}`, namespace),
   };
 }
-
-/** 409: the key was already accepted with another request. */
-export const idempotencyKeyReused = () =>
-  new Problem(
-    'idempotency-key-reused',
-    'This Idempotency-Key was already used with a different request',
-  );
 
 export interface IdempotencyClaim<P> {
   plan: P;
@@ -115,7 +121,7 @@ export async function findIdempotencyClaim<P extends Record<string, string>>(
   const scope = idempotencyScope(use);
   const recorded = await readRecord(eventStore, scope.streamId);
   if (recorded === null) return null;
-  if (recorded.requestHash !== use.requestHash) throw idempotencyKeyReused();
+  if (recorded.requestHash !== use.requestHash) throw new IdempotencyKeyReused();
   return { plan: recorded.plan as P, eventId: scope.eventId };
 }
 
@@ -128,7 +134,7 @@ export async function findIdempotencyClaim<P extends Record<string, string>>(
  * the command is accepted: a refused request (any 4xx) appends nothing, ever. postTweet claims
  * first because nothing after its claim can refuse (validation, authentication and the rate limit
  * ran before it, and a fresh tweet id cannot clash); createUser claims only once the username is
- * its own (see createUser.ts).
+ * its own (see creatingUser/handler.ts).
  */
 export async function claimIdempotencyKey<P extends Record<string, string>>(
   eventStore: EventStore,
@@ -152,7 +158,7 @@ export async function claimIdempotencyKey<P extends Record<string, string>>(
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
   }
   const recorded = await readRecord(eventStore, streamId);
-  if (recorded?.requestHash !== request.requestHash) throw idempotencyKeyReused();
+  if (recorded?.requestHash !== request.requestHash) throw new IdempotencyKeyReused();
   return { plan: recorded.plan as P, eventId };
 }
 

@@ -1,36 +1,17 @@
 import { gzipSync } from 'node:zlib';
-import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@tweeter/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allEvents,
-  apiClient,
-  countEvents,
-  signUp,
-  startCommandService,
-  type CommandServiceUnderTest,
-} from '../testing/commandServiceUnderTest.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { allEvents, countEvents, signUp } from '../testing/commandServiceUnderTest.ts';
+import { useCommandService } from '../testing/useCommandService.ts';
 
 /**
  * A body that is not valid UTF-8 is refused (400, /problems/validation), never decoded with U+FFFD
  * in place of the bad bytes and stored as if the client had sent that.
  */
-let database: TestDatabase;
-let service: CommandServiceUnderTest;
-let call: ReturnType<typeof apiClient>;
+const fixture = useCommandService();
 let user: { id: string; token: string };
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startCommandService({
-    databaseUrl: database.url,
-    redisPrefix: testRedisPrefix(),
-  });
-  call = apiClient(service.baseUrl);
-  user = await signUp(call);
-});
-afterAll(async () => {
-  await service.close();
-  await database.drop();
+  user = await signUp(fixture.call);
 });
 
 /** `{"<field>":"a<bytes>b"}` as raw bytes: the bad sequence inside a JSON string value. */
@@ -42,7 +23,7 @@ async function post(
   body: Buffer,
   headers: Record<string, string | undefined> = {},
 ): Promise<{ status: number; type: string | null; body: Record<string, unknown> }> {
-  const response = await fetch(`${service.baseUrl}${path}`, {
+  const response = await fetch(`${fixture.service.baseUrl}${path}`, {
     method: 'POST',
     headers: Object.fromEntries(
       Object.entries({
@@ -72,7 +53,7 @@ const invalid: [string, number[]][] = [
 
 describe('a body that is not valid UTF-8', () => {
   it.each(invalid)('with %s is a 400 validation problem and appends nothing', async (_, bytes) => {
-    const before = await countEvents(service.eventStore);
+    const before = await countEvents(fixture.service.eventStore);
     const answers = [
       await post('/tweets', bodyWith('text', bytes)),
       await post('/tweets', gzipSync(bodyWith('text', bytes)), { 'content-encoding': 'gzip' }),
@@ -88,17 +69,17 @@ describe('a body that is not valid UTF-8', () => {
         detail: 'The body is not valid UTF-8',
       });
     }
-    expect(await countEvents(service.eventStore)).toBe(before);
+    expect(await countEvents(fixture.service.eventStore)).toBe(before);
   });
 
   it('in a charset other than UTF-8 is a 415, even when its bytes are valid there', async () => {
-    const before = await countEvents(service.eventStore);
+    const before = await countEvents(fixture.service.eventStore);
     const utf16 = await post('/tweets', Buffer.from('{"text":"hi"}', 'utf16le'), {
       'content-type': 'application/json; charset=utf-16le',
     });
     expect(utf16.status).toBe(415);
     expect(utf16.body.type).toBe('/problems/unsupported-media-type');
-    expect(await countEvents(service.eventStore)).toBe(before);
+    expect(await countEvents(fixture.service.eventStore)).toBe(before);
   });
 });
 
@@ -114,7 +95,7 @@ describe('valid UTF-8', () => {
         'content-type': contentType,
       });
       expect(answer.status, text).toBe(202);
-      const stored = (await allEvents(service.eventStore)).find(
+      const stored = (await allEvents(fixture.service.eventStore)).find(
         (e) => (e.data as { tweetId?: unknown }).tweetId === answer.body.id,
       );
       // The service stores text NFC-normalised; nothing else about it changes.

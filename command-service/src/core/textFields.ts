@@ -82,13 +82,3 @@ export const tweetTextField = textField({
   allowBlank: false,
   description: 'Tweet text:',
 });
-
-/** Ids in paths: UUIDs, lowercased so that one resource has one stream name. */
-export const idField = z
-  .uuid('must be a UUID')
-  .transform((s) => s.toLowerCase())
-  .meta({ description: 'UUID (v7)', example: '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80' });
-
-export const timestampField = z.iso
-  .datetime({ precision: 3 })
-  .meta({ description: 'RFC 3339 UTC with milliseconds', example: '2026-11-24T10:15:30.123Z' });

@@ -1,8 +1,9 @@
+import { idParam } from '@tweeter/shared';
 import { describe, expect, it } from 'vitest';
 import { createUserBody } from '../creatingUser/route.ts';
 import { postTweetBody } from '../postingTweet/route.ts';
 import { updateProfileBody } from '../updatingProfile/route.ts';
-import { idField, tweetTextField, usernameField } from './textFields.ts';
+import { tweetTextField, usernameField } from './textFields.ts';
 
 const ok = (schema: { safeParse: (v: unknown) => { success: boolean } }, value: unknown) =>
   expect(schema.safeParse(value).success, JSON.stringify(value)).toBe(true);
@@ -80,12 +81,12 @@ describe('profile fields', () => {
   });
 });
 
-describe('ids', () => {
+describe('ids in paths', () => {
   it('are UUIDs, lowercased', () => {
-    expect(idField.parse('01936B2A-7C3E-7D1A-9F4E-2B8C5D6E7F80')).toBe(
+    expect(idParam.parse('01936B2A-7C3E-7D1A-9F4E-2B8C5D6E7F80')).toBe(
       '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80',
     );
-    bad(idField, 'not-a-uuid');
-    bad(idField, '01936b2a7c3e7d1a9f4e2b8c5d6e7f80');
+    bad(idParam, 'not-a-uuid');
+    bad(idParam, '01936b2a7c3e7d1a9f4e2b8c5d6e7f80');
   });
 });

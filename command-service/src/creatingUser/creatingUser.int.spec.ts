@@ -1,5 +1,5 @@
-import { hashToken, WrongExpectedRevisionError } from '@tweeter/shared';
-import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@tweeter/shared/testing';
+import { hashToken, userStreamId, WrongExpectedRevisionError } from '@tweeter/shared';
+import { testRedisPrefix } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,26 +9,16 @@ import {
   startCommandService,
   type CommandServiceUnderTest,
 } from '../testing/commandServiceUnderTest.ts';
+import { usernameStreamId } from '../core/streams.ts';
+import { useCommandService } from '../testing/useCommandService.ts';
 
-let database: TestDatabase;
-let service: CommandServiceUnderTest;
-let call: ReturnType<typeof apiClient>;
 let clockOffsetMs = 0;
 const clock = () => new Date(Date.now() + clockOffsetMs);
-const redisPrefix = testRedisPrefix();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startCommandService({ databaseUrl: database.url, redisPrefix, clock });
-  call = apiClient(service.baseUrl);
-});
-afterAll(async () => {
-  await service.close();
-  await database.drop();
-});
+const fixture = useCommandService({ clock });
+const { call } = fixture;
 
 const eventsOfType = async (type: string) =>
-  (await allEvents(service.eventStore)).filter((e) => e.type === type);
+  (await allEvents(fixture.service.eventStore)).filter((e) => e.type === type);
 const uniqueName = () => `n${Math.random().toString(36).slice(2, 12)}`;
 
 describe('POST /users', () => {
@@ -56,9 +46,12 @@ describe('POST /users', () => {
     expect(response.headers.get('location')).toBe(`/users/${id}`);
     expect(response.headers.get('x-event-position')).toMatch(/^[0-9a-f]{32}$/);
     // Only the hash is stored, never the token itself.
-    const [created] = await service.eventStore.readStream(`user-${id}`);
+    const [created] = await fixture.service.eventStore.readStream(userStreamId(id));
     expect(created?.type).toBe('UserCreated');
-    const everything = (await allEvents(service.eventStore)).map((e) => [e.data, e.metadata]);
+    const everything = (await allEvents(fixture.service.eventStore)).map((e) => [
+      e.data,
+      e.metadata,
+    ]);
     expect(JSON.stringify(everything)).not.toContain(token.split('_')[2]);
     expect((created?.data as { tokenHash: string }).tokenHash).toBe(hashToken(token));
   });
@@ -72,12 +65,12 @@ describe('POST /users', () => {
   it('refuses a taken username, case-insensitively, and appends nothing', async () => {
     const username = uniqueName();
     await signUp(call, username);
-    const before = (await allEvents(service.eventStore)).length;
+    const before = (await allEvents(fixture.service.eventStore)).length;
     const response = await call('POST', '/users', { body: { username: username.toUpperCase() } });
     expect(response.status).toBe(409);
     expect(response.body.type).toBe('/problems/conflict');
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect((await allEvents(service.eventStore)).length).toBe(before);
+    expect((await allEvents(fixture.service.eventStore)).length).toBe(before);
   });
 
   it("keeps a deleted user's username reserved", async () => {
@@ -106,7 +99,7 @@ describe('POST /users', () => {
   });
 
   it('validates the body: 400 with the fields named, nothing appended', async () => {
-    const before = (await allEvents(service.eventStore)).length;
+    const before = (await allEvents(fixture.service.eventStore)).length;
     for (const body of [
       {},
       { username: '' },
@@ -124,7 +117,7 @@ describe('POST /users', () => {
       expect(response.body.type).toBe('/problems/validation');
       expect(Array.isArray(response.body.errors)).toBe(true);
     }
-    expect((await allEvents(service.eventStore)).length).toBe(before);
+    expect((await allEvents(fixture.service.eventStore)).length).toBe(before);
   });
 
   it('stores display name and bio NFC-normalised', async () => {
@@ -141,8 +134,8 @@ describe('a sign-up that died between reserving the name and creating the user',
   /** What a crashed sign-up leaves: a reservation and no user stream. */
   async function orphanReservation(username: string) {
     const orphanId = uuidv7();
-    await service.eventStore.append(
-      `username-${username.toLowerCase()}`,
+    await fixture.service.eventStore.append(
+      usernameStreamId(username),
       [
         {
           id: uuidv7(),
@@ -172,12 +165,12 @@ describe('a sign-up that died between reserving the name and creating the user',
     } finally {
       clockOffsetMs -= 11_000;
     }
-    const orphanStream = await service.eventStore.readStream(`user-${orphanId}`);
+    const orphanStream = await fixture.service.eventStore.readStream(userStreamId(orphanId));
     expect(orphanStream.map((e) => e.type)).toEqual(['UserRegistrationAbandoned']);
     // The orphan's own late second step can no longer succeed.
     await expect(
-      service.eventStore.append(
-        `user-${orphanId}`,
+      fixture.service.eventStore.append(
+        userStreamId(orphanId),
         [{ id: uuidv7(), type: 'UserCreated', data: {}, metadata: {} }],
         { expectedRevision: 'no_stream' },
       ),
@@ -194,12 +187,12 @@ describe('Idempotency-Key on POST /users', () => {
     const body = { username: uniqueName(), bio: 'b' };
     const first = await keyed(key, body);
     expect(first.status).toBe(201);
-    const count = (await allEvents(service.eventStore)).length;
+    const count = (await allEvents(fixture.service.eventStore)).length;
     const second = await keyed(key, { bio: 'b', username: body.username });
     expect(second.status).toBe(201);
     expect(second.body).toEqual(first.body);
     expect(second.headers.get('x-event-position')).toBe(first.headers.get('x-event-position'));
-    expect((await allEvents(service.eventStore)).length).toBe(count);
+    expect((await allEvents(fixture.service.eventStore)).length).toBe(count);
     // The repeated token is the same working token.
     const posted = await call('POST', '/tweets', {
       token: second.body.token as string,
@@ -230,7 +223,7 @@ describe('Idempotency-Key on POST /users', () => {
 
   it('appends nothing for refused sign-ups, with distinct keys or one key, and binds no key', async () => {
     const taken = await signUp(call);
-    const before = await allEvents(service.eventStore);
+    const before = await allEvents(fixture.service.eventStore);
     const sharedKey = uuidv7();
     const refused = await Promise.all([
       ...Array.from({ length: 10 }, () => keyed(uuidv7(), { username: taken.username })),
@@ -238,10 +231,10 @@ describe('Idempotency-Key on POST /users', () => {
     ]);
     expect(refused.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 409));
     expect(new Set(refused.map((r) => r.body.type))).toEqual(new Set(['/problems/conflict']));
-    const after = await allEvents(service.eventStore);
+    const after = await allEvents(fixture.service.eventStore);
     expect(after).toHaveLength(before.length);
     expect(after.at(-1)?.position).toBe(before.at(-1)?.position);
-    expect(await service.eventStore.headPosition()).toBe(before.at(-1)?.position);
+    expect(await fixture.service.eventStore.headPosition()).toBe(before.at(-1)?.position);
 
     // A refusal binds nothing: the key is free for an accepted sign-up, whose retry is a replay.
     const body = { username: uniqueName() };
@@ -251,7 +244,7 @@ describe('Idempotency-Key on POST /users', () => {
     expect([retried.status, retried.body]).toEqual([201, accepted.body]);
     expect(retried.headers.get('idempotent-replayed')).toBe('true');
     expect(retried.headers.get('x-event-position')).toBe(accepted.headers.get('x-event-position'));
-    const appended = (await allEvents(service.eventStore)).slice(before.length);
+    const appended = (await allEvents(fixture.service.eventStore)).slice(before.length);
     expect(appended.map((e) => e.type).sort()).toEqual([
       'IdempotencyKeyRecorded',
       'UserCreated',
@@ -262,12 +255,12 @@ describe('Idempotency-Key on POST /users', () => {
   it('refuses a used key with another username without appending or blocking that name', async () => {
     const key = uuidv7();
     expect((await keyed(key, { username: uniqueName() })).status).toBe(201);
-    const before = await allEvents(service.eventStore);
+    const before = await allEvents(fixture.service.eventStore);
     const other = uniqueName();
     const reused = await keyed(key, { username: other });
     expect(reused.status).toBe(409);
     expect(reused.body.type).toBe('/problems/idempotency-key-reused');
-    expect(await allEvents(service.eventStore)).toHaveLength(before.length);
+    expect(await allEvents(fixture.service.eventStore)).toHaveLength(before.length);
     expect((await call('POST', '/users', { body: { username: other } })).status).toBe(201);
   });
 
@@ -304,8 +297,11 @@ describe('Idempotency-Key on POST /users', () => {
     const key = uuidv7();
     const body = { username: uniqueName() };
     const first = await keyed(key, body);
-    const count = (await allEvents(service.eventStore)).length;
-    const restarted = await startCommandService({ databaseUrl: database.url, redisPrefix });
+    const count = (await allEvents(fixture.service.eventStore)).length;
+    const restarted = await startCommandService({
+      databaseUrl: fixture.database.url,
+      redisPrefix: fixture.redisPrefix,
+    });
     try {
       const again = await apiClient(restarted.baseUrl)('POST', '/users', {
         body,
@@ -321,13 +317,16 @@ describe('Idempotency-Key on POST /users', () => {
 });
 
 describe('sign-up rate limit (RATE_LIMIT_SIGNUPS_PER_HOUR)', () => {
-  const from = (address: string, body: unknown, headers: Record<string, string> = {}) =>
-    call('POST', '/users', { body, headers: { 'x-forwarded-for': address, ...headers } });
   let limited: CommandServiceUnderTest;
+  const from = (address: string, body: unknown, headers: Record<string, string> = {}) =>
+    apiClient(limited.baseUrl)('POST', '/users', {
+      body,
+      headers: { 'x-forwarded-for': address, ...headers },
+    });
   const services: CommandServiceUnderTest[] = [];
   const start = async (options: Partial<Parameters<typeof startCommandService>[0]>) => {
     const started = await startCommandService({
-      databaseUrl: database.url,
+      databaseUrl: fixture.database.url,
       redisPrefix: testRedisPrefix(),
       ...options,
     });
@@ -337,10 +336,8 @@ describe('sign-up rate limit (RATE_LIMIT_SIGNUPS_PER_HOUR)', () => {
 
   beforeAll(async () => {
     limited = await start({ signUpsPerHour: 3 });
-    call = apiClient(limited.baseUrl);
   });
   afterAll(async () => {
-    call = apiClient(service.baseUrl);
     for (const started of services) await started.close();
   });
 
@@ -395,7 +392,7 @@ describe('sign-up rate limit (RATE_LIMIT_SIGNUPS_PER_HOUR)', () => {
   });
 
   it('answers 503 problem+json when Redis is down, as the write limit does, appending nothing', async () => {
-    const user = await signUp(apiClient(service.baseUrl));
+    const user = await signUp(call);
     const down = await start({
       signUpsPerHour: 3,
       rateLimitPerMinute: 5,

@@ -5,14 +5,13 @@ import type { CommandContext } from '../core/context.ts';
 import {
   eventPositionHeader,
   locationHeader,
-  requestIdOf,
+  commandRequestOf,
   setEventPosition,
 } from '../core/http.ts';
-import { idempotencyKeyHeader } from '../core/idempotency.ts';
+import { idempotencyHeaders, idempotencyKeyOf } from '../core/idempotency.ts';
 import { bioField, displayNameField, usernameField } from '../core/textFields.ts';
-import { userView } from '../users/user.ts';
-import { userResponseSchema } from '../users/userResponse.ts';
-import { createUser } from './createUser.ts';
+import { userResponseSchema, userView } from '../core/userResponse.ts';
+import { createUser } from './handler.ts';
 
 export const createUserBody = z
   .strictObject({
@@ -33,21 +32,13 @@ export const createdUserSchema = userResponseSchema
   })
   .meta({ id: 'CreatedUser' });
 
-const idempotencyHeaders = z.object({ 'Idempotency-Key': idempotencyKeyHeader.optional() });
-
 export function registerCreatingUser(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
   // The limit first: every attempt counts, and one over it is refused before anything is decided.
   router.post('/users', ctx.signUpRateLimit, async (req, res) => {
-    const header = req.headers['idempotency-key'];
-    const idempotencyKey =
-      header === undefined
-        ? undefined
-        : parseOr400(idempotencyKeyHeader, header, 'Idempotency-Key header');
+    const idempotencyKey = idempotencyKeyOf(req);
     const input = parseOr400(createUserBody, req.body, 'body');
-    const created = await createUser(ctx, input, { requestId: requestIdOf(req), idempotencyKey });
-    setEventPosition(res, created.position);
-    if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res
+    const created = await createUser(ctx, input, { ...commandRequestOf(req), idempotencyKey });
+    setEventPosition(res, created.position, created.replayed)
       .status(201)
       .location(`/users/${created.user.id}`)
       .setHeader('Cache-Control', 'no-store')

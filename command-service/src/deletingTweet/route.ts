@@ -1,22 +1,20 @@
-import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
+import {
+  bearerSecurity,
+  parseOr400,
+  problemResponses,
+  type OpenAPIRegistry,
+} from '@tweeter/shared';
 import type { Router } from 'express';
 import { actorOf } from '../core/authentication.ts';
 import type { CommandContext } from '../core/context.ts';
-import {
-  bearerSecurity,
-  eventPositionHeader,
-  requestIdOf,
-  setEventPosition,
-} from '../core/http.ts';
+import { commandRequestOf, eventPositionHeader, sendNoContent } from '../core/http.ts';
 import { tweetPathParams } from '../core/paths.ts';
-import { deleteTweet } from './deleteTweet.ts';
+import { deleteTweet } from './handler.ts';
 
 export function registerDeletingTweet(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
   router.delete('/tweets/:id', ...ctx.authenticatedWrite, async (req, res) => {
     const { id } = parseOr400(tweetPathParams, req.params, 'path');
-    const { position } = await deleteTweet(ctx, actorOf(res), id, { requestId: requestIdOf(req) });
-    setEventPosition(res, position);
-    res.status(204).end();
+    sendNoContent(res, await deleteTweet(ctx, actorOf(res), id, commandRequestOf(req)));
   });
 
   api.registerPath({

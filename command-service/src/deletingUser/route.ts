@@ -1,26 +1,21 @@
-import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
+import {
+  bearerSecurity,
+  parseOr400,
+  problemResponses,
+  type OpenAPIRegistry,
+} from '@tweeter/shared';
 import type { Router } from 'express';
 import { actorOf } from '../core/authentication.ts';
 import type { CommandContext } from '../core/context.ts';
-import {
-  bearerSecurity,
-  eventPositionHeader,
-  requestIdOf,
-  setEventPosition,
-} from '../core/http.ts';
+import { commandRequestOf, eventPositionHeader, sendNoContent } from '../core/http.ts';
 import { userPathParams } from '../core/paths.ts';
-import { deleteUser } from './deleteUser.ts';
+import { deleteUser } from './handler.ts';
 
 export function registerDeletingUser(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
   router.delete('/users/:id', ...ctx.authenticatedWrite, async (req, res) => {
     const { id } = parseOr400(userPathParams, req.params, 'path');
-    const { position } = await deleteUser(
-      ctx,
-      { userId: id, actorId: actorOf(res).user.id },
-      { requestId: requestIdOf(req) },
-    );
-    setEventPosition(res, position);
-    res.status(204).end();
+    const command = { userId: id, actorId: actorOf(res).user.id };
+    sendNoContent(res, await deleteUser(ctx, command, commandRequestOf(req)));
   });
 
   api.registerPath({

@@ -1,18 +1,24 @@
-import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
+import {
+  bearerSecurity,
+  idField,
+  parseOr400,
+  problemResponses,
+  timestampField,
+  type OpenAPIRegistry,
+} from '@tweeter/shared';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { actorOf } from '../core/authentication.ts';
 import type { CommandContext } from '../core/context.ts';
 import {
-  bearerSecurity,
   eventPositionHeader,
   locationHeader,
-  requestIdOf,
+  commandRequestOf,
   setEventPosition,
 } from '../core/http.ts';
-import { idempotencyKeyHeader } from '../core/idempotency.ts';
-import { idField, timestampField, tweetTextField } from '../core/textFields.ts';
-import { postTweet } from './postTweet.ts';
+import { idempotencyHeaders, idempotencyKeyOf } from '../core/idempotency.ts';
+import { tweetTextField } from '../core/textFields.ts';
+import { postTweet } from './handler.ts';
 
 export const postTweetBody = z
   .strictObject({ text: tweetTextField })
@@ -29,19 +35,16 @@ export const acceptedTweetSchema = z
 
 export function registerPostingTweet(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
   router.post('/tweets', ...ctx.authenticatedWrite, async (req, res) => {
-    const header = req.headers['idempotency-key'];
-    const idempotencyKey =
-      header === undefined
-        ? undefined
-        : parseOr400(idempotencyKeyHeader, header, 'Idempotency-Key header');
+    const idempotencyKey = idempotencyKeyOf(req);
     const input = parseOr400(postTweetBody, req.body, 'body');
     const posted = await postTweet(ctx, actorOf(res), input, {
-      requestId: requestIdOf(req),
+      ...commandRequestOf(req),
       idempotencyKey,
     });
-    setEventPosition(res, posted.position);
-    if (posted.replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(202).location(`/tweets/${posted.tweet.id}`).json(posted.tweet);
+    setEventPosition(res, posted.position, posted.replayed)
+      .status(202)
+      .location(`/tweets/${posted.tweet.id}`)
+      .json(posted.tweet);
   });
 
   api.registerPath({
@@ -54,7 +57,7 @@ export function registerPostingTweet(router: Router, ctx: CommandContext, api: O
       'have passed X-Event-Position (send it as X-Min-Position to the query service).',
     security: bearerSecurity,
     request: {
-      headers: z.object({ 'Idempotency-Key': idempotencyKeyHeader.optional() }),
+      headers: idempotencyHeaders,
       body: { required: true, content: { 'application/json': { schema: postTweetBody } } },
     },
     responses: {

@@ -1,26 +1,13 @@
-import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
+import { bearerSecurity, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
 import type { Router } from 'express';
-import { actorOf } from '../core/authentication.ts';
 import type { CommandContext } from '../core/context.ts';
-import {
-  bearerSecurity,
-  eventPositionHeader,
-  requestIdOf,
-  setEventPosition,
-} from '../core/http.ts';
-import { followPathParams } from '../core/paths.ts';
-import { unfollowUser } from './unfollowUser.ts';
+import { commandRequestOf, eventPositionHeader, sendNoContent } from '../core/http.ts';
+import { followEdgeOf, followPathParams } from '../core/paths.ts';
+import { unfollowUser } from './handler.ts';
 
 export function registerUnfollowing(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
   router.delete('/users/:id/following/:targetId', ...ctx.authenticatedWrite, async (req, res) => {
-    const { id, targetId } = parseOr400(followPathParams, req.params, 'path');
-    const { position } = await unfollowUser(
-      ctx,
-      { followerId: id, followeeId: targetId, actorId: actorOf(res).user.id },
-      { requestId: requestIdOf(req) },
-    );
-    setEventPosition(res, position);
-    res.status(204).end();
+    sendNoContent(res, await unfollowUser(ctx, followEdgeOf(req, res), commandRequestOf(req)));
   });
 
   api.registerPath({

@@ -1,19 +1,18 @@
-import { parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
+import {
+  bearerSecurity,
+  parseOr400,
+  problemResponses,
+  type OpenAPIRegistry,
+} from '@tweeter/shared';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { actorOf } from '../core/authentication.ts';
 import type { CommandContext } from '../core/context.ts';
-import {
-  bearerSecurity,
-  eventPositionHeader,
-  requestIdOf,
-  setEventPosition,
-} from '../core/http.ts';
+import { commandRequestOf, eventPositionHeader, setEventPosition } from '../core/http.ts';
 import { userPathParams } from '../core/paths.ts';
 import { bioField, displayNameField } from '../core/textFields.ts';
-import { userView } from '../users/user.ts';
-import { userResponseSchema } from '../users/userResponse.ts';
-import { updateProfile } from './updateProfile.ts';
+import { userResponseSchema, userView } from '../core/userResponse.ts';
+import { updateProfile } from './handler.ts';
 
 export const updateProfileBody = z
   .strictObject({
@@ -33,7 +32,7 @@ export function registerUpdatingProfile(router: Router, ctx: CommandContext, api
     const { user, position } = await updateProfile(
       ctx,
       { userId: id, actorId: actorOf(res).user.id, ...input },
-      { requestId: requestIdOf(req) },
+      commandRequestOf(req),
     );
     setEventPosition(res, position);
     res.status(200).json(userView(user));

@@ -1,46 +1,36 @@
 import {
-  bearerToken,
+  authenticateBearer,
+  bearerCredentials,
   forbidden,
-  tokenMatchesHash,
-  unauthorized,
-  userIdOfToken,
+  userStreamId,
   type EventStore,
+  type RecordedEvent,
 } from '@tweeter/shared';
 import type { Request } from 'express';
 
-/** The token hash a user stream grants: UserCreated's, until UserDeleted ends it. */
-function tokenHashOf(events: readonly { type: string; data: unknown }[]): string | null {
-  let hash: string | null = null;
-  for (const event of events) {
-    if (event.type === 'UserCreated') hash = (event.data as { tokenHash: string }).tokenHash;
-    else if (event.type === 'UserDeleted') hash = null;
-  }
-  return hash;
-}
-
 interface Waiter {
-  resolve: (hash: string | null) => void;
+  resolve: (events: readonly RecordedEvent[]) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Checks bearer tokens against the event stream of the user they name (`user-<id>`), not against
- * a projection: the stream is strongly consistent, so a token works on the very next request after
- * sign-up and stops working the moment its user is deleted, with no eventual-consistency gap.
+ * Checks bearer tokens with the shared rule (`@tweeter/shared` verifyToken: the user's own event
+ * stream, not a projection, so a token works on the very next request after sign-up and stops
+ * working the moment its user is deleted, with no eventual-consistency gap).
  *
- * Reads of one user's stream are coalesced without weakening that: a request never shares a read
- * that was already under way when it arrived (that read might predate a deletion); it waits for
- * the next one, which starts when the current one ends and answers everyone who arrived meanwhile.
- * A busy timeline thus costs one stream read per round trip to the store, not one per request,
- * and a request waits at most one extra read.
+ * What this adds is coalescing of the reads of one user's stream, without weakening that: a
+ * request never shares a read that was already under way when it arrived (that read might predate
+ * a deletion); it waits for the next one, which starts when the current one ends and answers
+ * everyone who arrived meanwhile. A busy timeline thus costs one stream read per round trip to the
+ * store, not one per request, and a request waits at most one extra read.
  */
 export class TokenVerifier {
   private readonly slots = new Map<string, { running: boolean; queued: Waiter[] }>();
 
   constructor(private readonly eventStore: EventStore) {}
 
-  /** The hash of the token the user's stream accepts now, or null (no such user, or deleted). */
-  grantedHash(userId: string): Promise<string | null> {
+  /** The user's stream as it is now: a read that starts no earlier than this call. */
+  readUserStream(userId: string): Promise<readonly RecordedEvent[]> {
     return new Promise((resolve, reject) => {
       let slot = this.slots.get(userId);
       if (!slot) {
@@ -57,11 +47,10 @@ export class TokenVerifier {
     const batch = slot.queued;
     slot.queued = [];
     this.eventStore
-      .readStream(`user-${userId}`)
+      .readStream(userStreamId(userId))
       .then(
         (events) => {
-          const hash = tokenHashOf(events);
-          for (const waiter of batch) waiter.resolve(hash);
+          for (const waiter of batch) waiter.resolve(events);
         },
         (error: unknown) => {
           for (const waiter of batch) waiter.reject(error);
@@ -80,19 +69,14 @@ export class TokenVerifier {
    * only a request that names the owner's id in a well-formed token gets work started for it.
    */
   authenticateAs(req: Request, ownerId: string): Promise<void> {
-    const token = bearerToken(req.headers.authorization);
-    const userId = token === null ? null : userIdOfToken(token);
-    if (token === null || userId === null) throw unauthorized();
-    const verified = this.grantedHash(userId).then((hash) => {
-      if (hash === null || !tokenMatchesHash(token, hash))
-        throw unauthorized('The bearer token is not valid');
-    });
-    if (userId !== ownerId.toLowerCase()) {
+    const credentials = bearerCredentials(req.headers.authorization);
+    const verified = authenticateBearer(credentials, (userId) => this.readUserStream(userId));
+    if (credentials.userId !== ownerId.toLowerCase()) {
       // A valid token of someone else is 403; an invalid one stays 401.
       return verified.then(() => {
         throw forbidden('Only the owner can read this home timeline');
       });
     }
-    return verified;
+    return verified.then(() => undefined);
   }
 }

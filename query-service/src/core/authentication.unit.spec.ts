@@ -1,4 +1,4 @@
-import type { EventStore, RecordedEvent } from '@tweeter/shared';
+import { tokenGrantOf, type EventStore, type RecordedEvent } from '@tweeter/shared';
 import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from './authentication.ts';
 
@@ -21,16 +21,25 @@ function controlledStore() {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** The hash of the token the user's stream accepts, as one coalesced read saw it (shared rule). */
+const grantedHash = (verifier: TokenVerifier, userId: string) =>
+  verifier.readUserStream(userId).then((events) => tokenGrantOf(userId, events)?.tokenHash ?? null);
+
+const created = (tokenHash: string) => ({
+  type: 'UserCreated',
+  data: { userId: 'u', username: 'u', tokenHash },
+});
+
 describe('token verification', () => {
   it('never answers a request with a stream read that began before it arrived', async () => {
     const { store, stream, reads } = controlledStore();
     const verifier = new TokenVerifier(store);
-    stream.push({ type: 'UserCreated', data: { tokenHash: 'h1' } });
-    const first = verifier.grantedHash('u');
+    stream.push(created('h1'));
+    const first = grantedHash(verifier, 'u');
     // The user is deleted while the first read is under way; requests from now on must see it.
     stream.push({ type: 'UserDeleted', data: {} });
-    const second = verifier.grantedHash('u');
-    const third = verifier.grantedHash('u');
+    const second = grantedHash(verifier, 'u');
+    const third = grantedHash(verifier, 'u');
     expect(reads).toHaveLength(1); // they wait for the next read instead of sharing this one
     reads[0]!.finish();
     expect(await first).toBe('h1');
@@ -44,9 +53,9 @@ describe('token verification', () => {
   it('reads once per round for everyone waiting, and not at all when idle', async () => {
     const { store, stream, reads } = controlledStore();
     const verifier = new TokenVerifier(store);
-    stream.push({ type: 'UserCreated', data: { tokenHash: 'h' } });
-    const waiting = [verifier.grantedHash('u'), verifier.grantedHash('u')];
-    const more = Array.from({ length: 10 }, () => verifier.grantedHash('u'));
+    stream.push(created('h'));
+    const waiting = [grantedHash(verifier, 'u'), grantedHash(verifier, 'u')];
+    const more = Array.from({ length: 10 }, () => grantedHash(verifier, 'u'));
     reads[0]!.finish();
     await tick();
     expect(reads).toHaveLength(2);

@@ -1,5 +1,13 @@
-import type { EventStore } from '../eventStore/port.ts';
-import { tokenMatchesHash, userIdOfToken } from './tokens.ts';
+import type { EventStore, RecordedEvent } from '../eventStore/port.ts';
+import { unauthorized } from '../http/problems.ts';
+import { bearerToken, tokenMatchesHash, userIdOfToken } from './tokens.ts';
+
+/**
+ * The one home of the user stream's name and of the token rule, for every service: a bearer token
+ * names its user; that user's own stream (strongly consistent, not a projection) says which token
+ * hash it grants, until the user is deleted. So a token works on the very next request after
+ * sign-up and stops working the moment its user is deleted, with no projection lag.
+ */
 
 /** The stream every user's events live in (written by the command service). */
 export const userStreamId = (userId: string): string => `user-${userId}`;
@@ -9,30 +17,111 @@ export interface VerifiedUser {
   username: string;
 }
 
+/** What the rule reads of a user's stream (a RecordedEvent is one). */
+export interface UserStreamEvent {
+  readonly type: string;
+  readonly data: unknown;
+}
+
+/** The user a stream grants a token to, with the hash of that token. */
+export interface TokenGrant extends VerifiedUser {
+  tokenHash: string;
+}
+
 /**
- * For services other than the command service: checks a bearer token against the user's own
- * stream in the event store — strongly consistent, so a token works on the very next request after
- * sign-up and stops working the moment its user is deleted, with no projection lag.
+ * The token a user's stream grants now: UserCreated's, until UserDeleted ends it for good. Null for
+ * a stream without a user (none, or a registration abandoned before its UserCreated) and for a
+ * deleted user.
  */
-export async function verifyUserToken(
-  eventStore: EventStore,
-  token: string,
-): Promise<VerifiedUser | null> {
-  const userId = userIdOfToken(token);
-  if (userId === null) return null;
-  let user: (VerifiedUser & { tokenHash: string }) | null = null;
-  for (const event of await eventStore.readStream(userStreamId(userId))) {
-    const data = event.data as { userId?: unknown; username?: unknown; tokenHash?: unknown };
+export function tokenGrantOf(
+  userId: string,
+  events: readonly UserStreamEvent[],
+): TokenGrant | null {
+  let grant: TokenGrant | null = null;
+  for (const event of events) {
+    const data = event.data as { username?: unknown; tokenHash?: unknown } | null;
     if (
       event.type === 'UserCreated' &&
-      typeof data.tokenHash === 'string' &&
+      typeof data?.tokenHash === 'string' &&
       typeof data.username === 'string'
     ) {
-      user = { id: userId, username: data.username, tokenHash: data.tokenHash };
+      grant = { id: userId, username: data.username, tokenHash: data.tokenHash };
     } else if (event.type === 'UserDeleted') {
       return null;
     }
   }
-  if (user === null || !tokenMatchesHash(token, user.tokenHash)) return null;
-  return { id: user.id, username: user.username };
+  return grant;
+}
+
+/** Reads the events of `userStreamId(userId)`: the store itself, or a caller's coalescing reader. */
+export type UserStreamReader<E extends UserStreamEvent> = (userId: string) => Promise<readonly E[]>;
+
+/** A token that passed, with the events of the user's stream it was checked against. */
+export interface VerifiedToken<E extends UserStreamEvent> {
+  user: VerifiedUser;
+  /** What the check read, for a caller that folds the user's stream for decisions of its own. */
+  events: readonly E[];
+}
+
+/**
+ * The rule: token → the user id it names → that user's stream → the hash the stream grants (none
+ * once the user is deleted) → the token matches it. Null for any token that fails it.
+ */
+export async function verifyToken<E extends UserStreamEvent>(
+  token: string,
+  readUserStream: UserStreamReader<E>,
+): Promise<VerifiedToken<E> | null> {
+  const userId = userIdOfToken(token);
+  if (userId === null) return null;
+  const events = await readUserStream(userId);
+  const grant = tokenGrantOf(userId, events);
+  if (grant === null || !tokenMatchesHash(token, grant.tokenHash)) return null;
+  return { user: { id: grant.id, username: grant.username }, events };
+}
+
+/** Reads a user's stream straight from the store. */
+export const storeReader =
+  (eventStore: EventStore): UserStreamReader<RecordedEvent> =>
+  (userId) =>
+    eventStore.readStream(userStreamId(userId));
+
+/** The rule against the event store itself: the user a token belongs to now, or null. */
+export async function verifyUserToken(
+  eventStore: EventStore,
+  token: string,
+): Promise<VerifiedUser | null> {
+  const verified = await verifyToken(token, storeReader(eventStore));
+  return verified?.user ?? null;
+}
+
+/** A bearer token and the user it names, read from an Authorization header. */
+export interface BearerCredentials {
+  token: string;
+  userId: string;
+}
+
+/**
+ * The cheap, synchronous half of authenticating a request: an `Authorization: Bearer` header with
+ * a well-formed token, and the user id it names. Throws 401 (with WWW-Authenticate) otherwise.
+ */
+export function bearerCredentials(authorization: string | undefined): BearerCredentials {
+  const token = bearerToken(authorization);
+  const userId = token === null ? null : userIdOfToken(token);
+  if (token === null || userId === null) throw unauthorized();
+  return { token, userId };
+}
+
+/**
+ * Authenticates a request: its bearer token must pass the rule (see verifyToken). Throws 401 with
+ * WWW-Authenticate for a missing or malformed token and for one its user's stream does not grant.
+ * `credentials` may come from bearerCredentials, for a caller that looks at the user id first.
+ */
+export async function authenticateBearer<E extends UserStreamEvent>(
+  credentials: string | undefined | BearerCredentials,
+  readUserStream: UserStreamReader<E>,
+): Promise<VerifiedToken<E>> {
+  const { token } = typeof credentials === 'object' ? credentials : bearerCredentials(credentials);
+  const verified = await verifyToken(token, readUserStream);
+  if (verified === null) throw unauthorized('The bearer token is not valid');
+  return verified;
 }

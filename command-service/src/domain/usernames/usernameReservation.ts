@@ -1,6 +1,6 @@
 import { assertNever } from '@tweeter/shared';
 import { z } from 'zod';
-import type { EventSchemas } from '../core/events.ts';
+import type { EventSchemas } from '../../core/events.ts';
 import type { UserState } from '../users/user.ts';
 
 /**
@@ -16,7 +16,7 @@ import type { UserState } from '../users/user.ts';
  * that was read (so two contenders cannot both take it over). A deleted user keeps the name.
  *
  * A keyed sign-up (Idempotency-Key) reserves before it records its key, so that a refused sign-up
- * appends nothing (see createUser.ts). Its reservation names the key's scope and the request's
+ * appends nothing (see creatingUser/handler.ts). Its reservation names the key's scope and the request's
  * hash: a concurrent or crashed attempt of the very same request finds the name held under its
  * own key and carries on with that attempt's user id rather than being told the name is taken.
  *
@@ -72,6 +72,13 @@ export function evolveReservation(
       return assertNever(event.type);
   }
 }
+
+/** How a reservation stream is folded. */
+export const reservationFold = {
+  schemas: usernameEventSchemas,
+  evolve: evolveReservation,
+  initialState: initialReservationState,
+};
 
 /** How long a reservation whose user stream is still missing is presumed in flight. */
 export const defaultReservationGraceMs = 10_000;

@@ -1,13 +1,9 @@
 import { describe, it } from 'vitest';
-import { deciderSpec } from '../testing/givenWhenThen.ts';
+import { deciderSpec } from '../../testing/givenWhenThen.ts';
 import type { UserEvent } from '../users/user.ts';
-import { decideFollow, evolveFollow, initialFollowState, type FollowEvent } from './follow.ts';
+import { decideFollow, followFold, type FollowEvent } from './follow.ts';
 
-const spec = deciderSpec({
-  decide: decideFollow,
-  evolve: evolveFollow,
-  initialState: initialFollowState,
-});
+const spec = deciderSpec(decideFollow, followFold);
 const alice = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80';
 const bob = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f81';
 const bobCreated: UserEvent = {

@@ -1,30 +1,16 @@
-import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   allEvents,
   apiClient,
   signUp,
   startCommandService,
-  type CommandServiceUnderTest,
 } from '../testing/commandServiceUnderTest.ts';
+import { useCommandService } from '../testing/useCommandService.ts';
 
-let database: TestDatabase;
-let service: CommandServiceUnderTest;
-let call: ReturnType<typeof apiClient>;
-const redisPrefix = testRedisPrefix();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startCommandService({ databaseUrl: database.url, redisPrefix });
-  call = apiClient(service.baseUrl);
-});
-afterAll(async () => {
-  await service.close();
-  await database.drop();
-});
-
-const eventCount = async () => (await allEvents(service.eventStore)).length;
+const fixture = useCommandService();
+const { call } = fixture;
+const eventCount = async () => (await allEvents(fixture.service.eventStore)).length;
 
 describe('POST /tweets', () => {
   it('accepts a tweet: 202, the tweet, Location and X-Event-Position', async () => {
@@ -38,7 +24,7 @@ describe('POST /tweets', () => {
     expect(response.body).toEqual({ id, authorId: alice.id, text: 'Hello, world', createdAt });
     expect(response.headers.get('location')).toBe(`/tweets/${id}`);
     const position = response.headers.get('x-event-position');
-    const [posted] = await service.eventStore.readStream(`tweet-${id}`);
+    const [posted] = await fixture.service.eventStore.readStream(`tweet-${id}`);
     expect(posted).toMatchObject({ type: 'TweetPosted', position });
     expect(posted?.metadata).toMatchObject({ actorId: alice.id, schemaVersion: 1 });
   });
@@ -78,35 +64,6 @@ describe('POST /tweets', () => {
   });
 });
 
-describe('DELETE /tweets/{id}', () => {
-  it('lets the author delete: 204 with X-Event-Position; again: 404', async () => {
-    const alice = await signUp(call);
-    const { body } = await call('POST', '/tweets', { token: alice.token, body: { text: 'oops' } });
-    const response = await call('DELETE', `/tweets/${String(body.id)}`, { token: alice.token });
-    expect(response.status).toBe(204);
-    expect(response.headers.get('x-event-position')).toMatch(/^[0-9a-f]{32}$/);
-    expect(
-      (await call('DELETE', `/tweets/${String(body.id)}`, { token: alice.token })).status,
-    ).toBe(404);
-  });
-
-  it('refuses anyone but the author: 403, nothing appended', async () => {
-    const [alice, bob] = [await signUp(call), await signUp(call)];
-    const { body } = await call('POST', '/tweets', { token: alice.token, body: { text: 'mine' } });
-    const before = await eventCount();
-    const response = await call('DELETE', `/tweets/${String(body.id)}`, { token: bob.token });
-    expect(response.status).toBe(403);
-    expect(response.body.type).toBe('/problems/forbidden');
-    expect(await eventCount()).toBe(before);
-  });
-
-  it('answers 404 for an unknown tweet and 400 for a malformed id', async () => {
-    const alice = await signUp(call);
-    expect((await call('DELETE', `/tweets/${uuidv7()}`, { token: alice.token })).status).toBe(404);
-    expect((await call('DELETE', '/tweets/123', { token: alice.token })).status).toBe(400);
-  });
-});
-
 describe('Idempotency-Key on POST /tweets', () => {
   const post = (base: string, token: string, key: string, text: string) =>
     apiClient(base)('POST', '/tweets', {
@@ -118,15 +75,18 @@ describe('Idempotency-Key on POST /tweets', () => {
   it('answers a repeat with the same status and body and appends nothing, also after a restart', async () => {
     const alice = await signUp(call);
     const key = uuidv7();
-    const first = await post(service.baseUrl, alice.token, key, 'only once');
+    const first = await post(fixture.service.baseUrl, alice.token, key, 'only once');
     expect(first.status).toBe(202);
     const before = await eventCount();
-    const second = await post(service.baseUrl, alice.token, key, 'only once');
+    const second = await post(fixture.service.baseUrl, alice.token, key, 'only once');
     expect([second.status, second.body]).toEqual([202, first.body]);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(await eventCount()).toBe(before);
 
-    const restarted = await startCommandService({ databaseUrl: database.url, redisPrefix });
+    const restarted = await startCommandService({
+      databaseUrl: fixture.database.url,
+      redisPrefix: fixture.redisPrefix,
+    });
     try {
       const third = await post(restarted.baseUrl, alice.token, key, 'only once');
       expect([third.status, third.body]).toEqual([202, first.body]);
@@ -135,7 +95,7 @@ describe('Idempotency-Key on POST /tweets', () => {
       await restarted.close();
     }
     expect(await eventCount()).toBe(before);
-    const posted = (await allEvents(service.eventStore)).filter(
+    const posted = (await allEvents(fixture.service.eventStore)).filter(
       (e) => e.type === 'TweetPosted' && (e.data as { text: string }).text === 'only once',
     );
     expect(posted).toHaveLength(1);
@@ -144,9 +104,9 @@ describe('Idempotency-Key on POST /tweets', () => {
   it('refuses the same key with another text: 409 idempotency-key-reused', async () => {
     const alice = await signUp(call);
     const key = uuidv7();
-    await post(service.baseUrl, alice.token, key, 'one');
+    await post(fixture.service.baseUrl, alice.token, key, 'one');
     const before = await eventCount();
-    const reused = await post(service.baseUrl, alice.token, key, 'two');
+    const reused = await post(fixture.service.baseUrl, alice.token, key, 'two');
     expect(reused.status).toBe(409);
     expect(reused.body.type).toBe('/problems/idempotency-key-reused');
     expect(await eventCount()).toBe(before);
@@ -155,8 +115,8 @@ describe('Idempotency-Key on POST /tweets', () => {
   it('scopes keys to the caller: two users may use the same key', async () => {
     const [alice, bob] = [await signUp(call), await signUp(call)];
     const key = uuidv7();
-    const a = await post(service.baseUrl, alice.token, key, 'same');
-    const b = await post(service.baseUrl, bob.token, key, 'same');
+    const a = await post(fixture.service.baseUrl, alice.token, key, 'same');
+    const b = await post(fixture.service.baseUrl, bob.token, key, 'same');
     expect([a.status, b.status]).toEqual([202, 202]);
     expect(a.body.id).not.toBe(b.body.id);
   });
@@ -165,7 +125,7 @@ describe('Idempotency-Key on POST /tweets', () => {
     const alice = await signUp(call);
     const key = uuidv7();
     const responses = await Promise.all(
-      Array.from({ length: 10 }, () => post(service.baseUrl, alice.token, key, 'race')),
+      Array.from({ length: 10 }, () => post(fixture.service.baseUrl, alice.token, key, 'race')),
     );
     expect(new Set(responses.map((r) => r.status))).toEqual(new Set([202]));
     expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);

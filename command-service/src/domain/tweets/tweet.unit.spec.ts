@@ -1,13 +1,9 @@
 import { describe, it } from 'vitest';
-import { deciderSpec } from '../testing/givenWhenThen.ts';
+import { deciderSpec } from '../../testing/givenWhenThen.ts';
 import type { UserEvent } from '../users/user.ts';
-import { decideTweet, evolveTweet, initialTweetState, type TweetEvent } from './tweet.ts';
+import { decideTweet, tweetFold, type TweetEvent } from './tweet.ts';
 
-const spec = deciderSpec({
-  decide: decideTweet,
-  evolve: evolveTweet,
-  initialState: initialTweetState,
-});
+const spec = deciderSpec(decideTweet, tweetFold);
 const alice = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80';
 const bob = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f81';
 const tweetId = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f99';

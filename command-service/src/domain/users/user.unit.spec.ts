@@ -1,12 +1,8 @@
 import { describe, it } from 'vitest';
-import { deciderSpec } from '../testing/givenWhenThen.ts';
-import { decideUser, evolveUser, initialUserState, type UserEvent } from './user.ts';
+import { deciderSpec } from '../../testing/givenWhenThen.ts';
+import { decideUser, userFold, type UserEvent } from './user.ts';
 
-const spec = deciderSpec({
-  decide: decideUser,
-  evolve: evolveUser,
-  initialState: initialUserState,
-});
+const spec = deciderSpec(decideUser, userFold);
 const alice = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80';
 const bob = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f81';
 const createdAt = '2026-11-24T10:15:30.123Z';

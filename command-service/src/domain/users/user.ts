@@ -1,13 +1,7 @@
-import {
-  assertNever,
-  eventDataSchemas,
-  forbidden,
-  notFound,
-  conflict,
-  type EventOfType,
-} from '@tweeter/shared';
+import { assertNever, eventDataSchemas, type EventOfType } from '@tweeter/shared';
 import { z } from 'zod';
-import type { EventSchemas } from '../core/events.ts';
+import type { EventSchemas } from '../../core/events.ts';
+import { Conflict, Forbidden, NotFound } from '../errors.ts';
 
 /**
  * Internal: written to the user stream of a sign-up that reserved a username but never created the
@@ -33,6 +27,10 @@ export const userEventSchemas: EventSchemas<UserEvent> = {
   UserRegistrationAbandoned: z.object({ userId: z.uuid() }),
 };
 
+/** Whether an event read alongside another stream is one of a user's (for states that embed one). */
+export const isUserEvent = (event: { type: string }): event is UserEvent =>
+  Object.hasOwn(userEventSchemas, event.type);
+
 export interface User {
   id: string;
   username: string;
@@ -49,6 +47,10 @@ export type UserState =
   | { status: 'deleted'; user: User };
 
 export const initialUserState: UserState = { status: 'unknown' };
+
+/** 409 for a username someone else holds. */
+export const usernameTaken = (username: string) =>
+  new Conflict(`The username ${username} is taken`, { field: 'username' });
 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
   switch (event.type) {
@@ -78,6 +80,13 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
   }
 }
 
+/** How a user stream is folded. */
+export const userFold = {
+  schemas: userEventSchemas,
+  evolve: evolveUser,
+  initialState: initialUserState,
+};
+
 export type UserCommand =
   | {
       type: 'CreateUser';
@@ -103,15 +112,19 @@ function requireOwnActiveUser(
   userId: string,
   actorId: string,
 ): Extract<UserState, { status: 'active' }> {
-  if (actorId !== userId) throw forbidden('You can only change your own account');
-  if (state.status !== 'active') throw notFound(`User ${userId} does not exist`);
+  if (actorId !== userId) throw new Forbidden('You can only change your own account');
+  if (state.status !== 'active') throw new NotFound(`User ${userId} does not exist`);
   return state;
 }
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
   switch (command.type) {
     case 'CreateUser':
-      if (state.status !== 'unknown') throw conflict(`User ${command.data.userId} already exists`);
+      // Abandoned: this sign-up's username reservation outlived the grace period and was taken
+      // over (see usernameReservation.ts), so the name now belongs to someone else.
+      if (state.status === 'abandoned') throw usernameTaken(command.data.username);
+      if (state.status !== 'unknown')
+        throw new Conflict(`User ${command.data.userId} already exists`);
       return [{ type: 'UserCreated', data: { ...command.data } }];
     case 'UpdateProfile': {
       const { userId, actorId, displayName, bio } = command.data;
@@ -137,12 +150,3 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return assertNever(command);
   }
 }
-
-/** The public view of a user (no token hash). */
-export const userView = (user: User) => ({
-  id: user.id,
-  username: user.username,
-  displayName: user.displayName,
-  bio: user.bio,
-  createdAt: user.createdAt,
-});

@@ -1,34 +1,40 @@
 import { randomBytes } from 'node:crypto';
 import {
-  conflict,
   hashToken,
   issueToken,
-  WrongExpectedRevisionError,
+  userStreamId,
   type EventMetadata,
   type Position,
 } from '@tweeter/shared';
-import { readStreamState, retryOnConflict } from '../core/commandHandling.ts';
-import { retryOptions, type CommandContext } from '../core/context.ts';
-import { eventMetadata, toNewEvents } from '../core/events.ts';
+import { handleCommand, readStreamState, type StreamState } from '../core/commandHandling.ts';
+import type { CommandContext } from '../core/context.ts';
+import { eventMetadata } from '../core/events.ts';
 import {
   claimIdempotencyKey,
   findIdempotencyClaim,
-  idempotencyKeyReused,
   idempotencyScope,
   requestHash,
 } from '../core/idempotency.ts';
-import { userStream, usernameStream } from '../core/streams.ts';
+import { usernameStreamId } from '../core/streams.ts';
 import { derivedTokenSecret } from '../core/tokenSecret.ts';
+import { Conflict, IdempotencyKeyReused } from '../domain/errors.ts';
 import {
   decideClaim,
-  evolveReservation,
   initialReservationState,
-  usernameEventSchemas,
+  reservationFold,
+  type ClaimDecision,
   type KeyedRequest,
+  type ReservationState,
   type UsernameReserved,
-} from '../usernames/usernameReservation.ts';
-import { decideUser, initialUserState, type User } from '../users/user.ts';
-import { userFold } from '../users/userFold.ts';
+} from '../domain/usernames/usernameReservation.ts';
+import {
+  decideUser,
+  initialUserState,
+  userFold,
+  usernameTaken,
+  type User,
+  type UserState,
+} from '../domain/users/user.ts';
 
 export interface CreateUserInput {
   username: string;
@@ -44,8 +50,6 @@ export interface CreatedUser {
 }
 
 const route = 'POST /users';
-const usernameTaken = (username: string) =>
-  conflict(`The username ${username} is taken`, { field: 'username' });
 
 /** The values a sign-up chooses; a keyed repeat gets those of the first accepted attempt. */
 type Plan = { userId: string; createdAt: string };
@@ -106,7 +110,7 @@ export async function createUser(
   // Attempts of one keyed request converge on the first one's user id (see decideClaim); anything
   // else means the name changed hands in between: let the client try again.
   if (claim.plan.userId !== reserved.userId)
-    throw conflict('The sign-up was changed concurrently; try again');
+    throw new Conflict('The sign-up was changed concurrently; try again');
   const plan = claim.plan;
   return createUserStream(ctx, input, plan, metadata, {
     // The token must come out the same on a repeat, yet is never stored: derive it.
@@ -125,48 +129,36 @@ async function createUserStream(
   how: { tokenSecret: Buffer; eventId: (name: string) => string; replayed: boolean },
 ): Promise<CreatedUser> {
   const token = issueToken(userId, how.tokenSecret);
-  const events = decideUser(
-    {
-      type: 'CreateUser',
-      data: {
-        userId,
-        username: input.username,
-        displayName: input.displayName ?? input.username,
-        bio: input.bio ?? '',
-        tokenHash: hashToken(token),
-        createdAt,
-      },
-    },
-    initialUserState,
-  );
-  try {
-    const { position } = await ctx.eventStore.append(
-      userStream(userId),
-      toNewEvents(events, metadata, () => how.eventId('UserCreated')),
-      { expectedRevision: 'no_stream' },
-    );
-    const created = events[0]!.type === 'UserCreated' ? events[0]!.data : null;
-    if (!created) throw new Error('CreateUser decided something other than UserCreated');
-    const { userId: id, username, displayName, bio } = created;
-    return {
-      user: { id, username, displayName, bio, createdAt, tokenHash: created.tokenHash },
-      token,
-      position,
-      replayed: how.replayed,
-    };
-  } catch (error) {
-    // Our reservation outlived the grace period and was taken over (the user stream now holds
-    // UserRegistrationAbandoned): the name belongs to someone else.
-    if (error instanceof WrongExpectedRevisionError) throw usernameTaken(input.username);
-    throw error;
-  }
+  const created = {
+    userId,
+    username: input.username,
+    displayName: input.displayName ?? input.username,
+    bio: input.bio ?? '',
+    tokenHash: hashToken(token),
+    createdAt,
+  };
+  // Presumed new: the stream exists only when our reservation outlived the grace period and was
+  // taken over (UserRegistrationAbandoned), and then the decider refuses: the name is taken.
+  const { position } = await handleCommand(ctx, {
+    name: 'create-user',
+    streamId: userStreamId(userId),
+    source: { fold: userFold },
+    presumeNew: initialUserState,
+    decide: (state) => decideUser({ type: 'CreateUser', data: created }, state),
+    metadata,
+    eventId: () => how.eventId('UserCreated'),
+  });
+  if (position === null) throw new Error('CreateUser decided to append nothing');
+  const { username, displayName, bio, tokenHash } = created;
+  const user: User = { id: userId, username, displayName, bio, createdAt, tokenHash };
+  return { user, token, position, replayed: how.replayed };
 }
 
-const reservationFold = {
-  schemas: usernameEventSchemas,
-  evolve: evolveReservation,
-  initialState: initialReservationState,
-};
+/** What a claim of a username decides on: the reservation, and the user stream of its holder. */
+interface Reservation {
+  reservation: ReservationState;
+  owner: UserState;
+}
 
 /**
  * Step 1 of sign-up (see usernameReservation.ts): make the username ours, or 409. Returns the plan
@@ -179,7 +171,7 @@ async function reserveUsername(
   metadata: EventMetadata,
   keyed?: KeyedRequest,
 ): Promise<Plan> {
-  const streamId = usernameStream(username);
+  const streamId = usernameStreamId(username);
   const reserved: UsernameReserved = {
     type: 'UsernameReserved',
     data: {
@@ -189,56 +181,62 @@ async function reserveUsername(
       ...(keyed ? { idempotency: keyed } : {}),
     },
   };
-  // A random event id even for a keyed request: a derived one would let a concurrent attempt's
-  // append pass as a stored duplicate, and it would go on with a user id that holds no name.
-  const newEvents = toNewEvents([reserved], metadata);
-  // The common case first: a free name costs a single append and no read.
-  try {
-    await ctx.eventStore.append(streamId, newEvents, { expectedRevision: 'no_stream' });
-    return plan;
-  } catch (error) {
-    if (!(error instanceof WrongExpectedRevisionError)) throw error;
-  }
-  return retryOnConflict(retryOptions(ctx, 'create-user'), async () => {
-    const reservation = await readStreamState(ctx.eventStore, streamId, reservationFold);
-    const owner =
-      reservation.state.status === 'reserved' && reservation.state.userId !== plan.userId
-        ? await readStreamState(ctx.eventStore, userStream(reservation.state.userId), userFold)
-        : { state: initialUserState, expectedRevision: 'no_stream' as const };
-    const decision = decideClaim(
-      { userId: plan.userId, now: ctx.clock(), graceMs: ctx.usernameGraceMs, idempotency: keyed },
-      reservation.state,
-      owner.state,
+  const read = async (): Promise<StreamState<Reservation>> => {
+    const { state: reservation, expectedRevision } = await readStreamState(
+      ctx.eventStore,
+      streamId,
+      reservationFold,
     );
-    switch (decision.kind) {
-      case 'taken':
-        throw usernameTaken(username);
-      case 'key-reused':
-        throw idempotencyKeyReused();
-      case 'adopt':
-        return { userId: decision.userId, createdAt: decision.reservedAt };
-      case 'take-over':
-        if (decision.abandonOrphan) {
-          const abandon = decideUser(
-            { type: 'AbandonRegistration', data: { userId: decision.orphanId } },
-            owner.state,
-          );
-          await ctx.eventStore.append(
-            userStream(decision.orphanId),
-            toNewEvents(abandon, metadata),
-            { expectedRevision: owner.expectedRevision },
-          );
+    const owner =
+      reservation.status === 'reserved' && reservation.userId !== plan.userId
+        ? (await readStreamState(ctx.eventStore, userStreamId(reservation.userId), userFold)).state
+        : initialUserState;
+    return { state: { reservation, owner }, expectedRevision };
+  };
+  for (;;) {
+    let decision = { kind: 'claim' } as ClaimDecision;
+    await handleCommand(ctx, {
+      name: 'create-user',
+      streamId,
+      source: { read },
+      // The common case first: a free name costs a single append and no read.
+      presumeNew: { reservation: initialReservationState, owner: initialUserState },
+      decide: ({ reservation, owner }) => {
+        const claim = { userId: plan.userId, now: ctx.clock(), graceMs: ctx.usernameGraceMs };
+        decision = decideClaim({ ...claim, idempotency: keyed }, reservation, owner);
+        switch (decision.kind) {
+          case 'taken':
+            throw usernameTaken(username);
+          case 'key-reused':
+            throw new IdempotencyKeyReused();
+          case 'adopt':
+            return [];
+          case 'take-over':
+            // An orphan not yet abandoned is abandoned first (below), then decided on again.
+            return decision.abandonOrphan ? [] : [reserved];
+          case 'claim':
+            return reservation.status === 'reserved' ? [] : [reserved]; // ours already, or free
+          default:
+            return decision satisfies never;
         }
-        break;
-      case 'claim':
-        if (reservation.state.status === 'reserved') return plan; // ours already
-        break;
-      default:
-        decision satisfies never;
-    }
-    await ctx.eventStore.append(streamId, newEvents, {
-      expectedRevision: reservation.expectedRevision,
+      },
+      // A random event id even for a keyed request: a derived one would let a concurrent attempt's
+      // append pass as a stored duplicate, and it would go on with a user id that holds no name.
+      metadata,
     });
-    return plan;
-  });
+    if (decision.kind === 'adopt')
+      return { userId: decision.userId, createdAt: decision.reservedAt };
+    if (decision.kind !== 'take-over' || !decision.abandonOrphan) return plan;
+    // The orphan's own late UserCreated must fail before its name changes hands: abandon its
+    // registration (unless it was created meanwhile), then decide on the name again.
+    const orphanId = decision.orphanId;
+    await handleCommand(ctx, {
+      name: 'create-user',
+      streamId: userStreamId(orphanId),
+      source: { fold: userFold },
+      decide: (owner) =>
+        decideUser({ type: 'AbandonRegistration', data: { userId: orphanId } }, owner),
+      metadata,
+    });
+  }
 }

@@ -1,36 +1,13 @@
-import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allEvents,
-  apiClient,
-  signUp,
-  startCommandService,
-  type CommandServiceUnderTest,
-} from '../testing/commandServiceUnderTest.ts';
+import { describe, expect, it } from 'vitest';
+import { allEvents, signUp } from '../testing/commandServiceUnderTest.ts';
+import { useCommandService } from '../testing/useCommandService.ts';
 
-let database: TestDatabase;
-let service: CommandServiceUnderTest;
-let call: ReturnType<typeof apiClient>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startCommandService({
-    databaseUrl: database.url,
-    redisPrefix: testRedisPrefix(),
-  });
-  call = apiClient(service.baseUrl);
-});
-afterAll(async () => {
-  await service.close();
-  await database.drop();
-});
-
-const eventCount = async () => (await allEvents(service.eventStore)).length;
+const fixture = useCommandService();
+const { call } = fixture;
+const eventCount = async () => (await allEvents(fixture.service.eventStore)).length;
 const follow = (me: { id: string; token: string }, targetId: string) =>
   call('PUT', `/users/${me.id}/following/${targetId}`, { token: me.token });
-const unfollow = (me: { id: string; token: string }, targetId: string) =>
-  call('DELETE', `/users/${me.id}/following/${targetId}`, { token: me.token });
 
 describe('PUT /users/{id}/following/{targetId}', () => {
   it('follows: 204 with X-Event-Position and one Followed event on the edge stream', async () => {
@@ -38,7 +15,7 @@ describe('PUT /users/{id}/following/{targetId}', () => {
     const response = await follow(alice, bob.id);
     expect(response.status).toBe(204);
     expect(response.headers.get('x-event-position')).toMatch(/^[0-9a-f]{32}$/);
-    const edge = await service.eventStore.readStream(`follow-${alice.id}-${bob.id}`);
+    const edge = await fixture.service.eventStore.readStream(`follow-${alice.id}-${bob.id}`);
     expect(edge.map((e) => [e.type, e.data])).toEqual([
       ['Followed', { followerId: alice.id, followeeId: bob.id }],
     ]);
@@ -97,28 +74,8 @@ describe('PUT /users/{id}/following/{targetId}', () => {
     const [alice, bob] = [await signUp(call), await signUp(call)];
     const responses = await Promise.all(Array.from({ length: 10 }, () => follow(alice, bob.id)));
     expect(new Set(responses.map((r) => r.status))).toEqual(new Set([204]));
-    expect(await service.eventStore.readStream(`follow-${alice.id}-${bob.id}`)).toHaveLength(1);
-  });
-});
-
-describe('DELETE /users/{id}/following/{targetId}', () => {
-  it('unfollows: 204 with X-Event-Position; a repeat appends nothing', async () => {
-    const [alice, bob] = [await signUp(call), await signUp(call)];
-    await follow(alice, bob.id);
-    const response = await unfollow(alice, bob.id);
-    expect(response.status).toBe(204);
-    expect(response.headers.get('x-event-position')).toMatch(/^[0-9a-f]{32}$/);
-    const before = await eventCount();
-    const again = await unfollow(alice, bob.id);
-    expect(again.status).toBe(204);
-    expect(await eventCount()).toBe(before);
     expect(
-      (await service.eventStore.readStream(`follow-${alice.id}-${bob.id}`)).map((e) => e.type),
-    ).toEqual(['Followed', 'Unfollowed']);
-  });
-
-  it('answers 404 for an unknown target', async () => {
-    const alice = await signUp(call);
-    expect((await unfollow(alice, uuidv7())).status).toBe(404);
+      await fixture.service.eventStore.readStream(`follow-${alice.id}-${bob.id}`),
+    ).toHaveLength(1);
   });
 });

@@ -1,13 +1,14 @@
+import { assertNever, eventDataSchemas, type EventOfType } from '@tweeter/shared';
+import type { EventSchemas } from '../../core/events.ts';
+import { Forbidden, Invalid, NotFound } from '../errors.ts';
 import {
-  assertNever,
-  eventDataSchemas,
-  forbidden,
-  notFound,
-  validationProblem,
-  type EventOfType,
-} from '@tweeter/shared';
-import type { EventSchemas } from '../core/events.ts';
-import { evolveUser, initialUserState, type UserEvent, type UserState } from '../users/user.ts';
+  evolveUser,
+  initialUserState,
+  isUserEvent,
+  userEventSchemas,
+  type UserEvent,
+  type UserState,
+} from '../users/user.ts';
 
 export type FollowEvent = EventOfType<'Followed'> | EventOfType<'Unfollowed'>;
 
@@ -26,22 +27,29 @@ export const initialFollowState: FollowState = { following: false, followee: ini
 
 /** Folds both the edge's events and the followee's user events (read from two streams). */
 export function evolveFollow(state: FollowState, event: FollowEvent | UserEvent): FollowState {
+  if (isUserEvent(event)) return { ...state, followee: evolveUser(state.followee, event) };
   switch (event.type) {
     case 'Followed':
       return { ...state, following: true };
     case 'Unfollowed':
       return { ...state, following: false };
-    case 'UserCreated':
-    case 'UserProfileUpdated':
-    case 'UserDeleted':
-    case 'UserRegistrationAbandoned':
-      return { ...state, followee: evolveUser(state.followee, event) };
     default:
       return assertNever(event);
   }
 }
 
-interface FollowEdge {
+/**
+ * How an edge is folded: its own stream, plus the followee's user stream read alongside it (read,
+ * not locked: a followee deleted in the same instant may still gain the edge, which the
+ * projections drop because it comes after the deletion).
+ */
+export const followFold = {
+  schemas: { ...userEventSchemas, ...followEventSchemas },
+  evolve: evolveFollow,
+  initialState: initialFollowState,
+};
+
+export interface FollowEdge {
   followerId: string;
   followeeId: string;
   /** The authenticated caller (active by construction); only the follower may change the edge. */
@@ -53,16 +61,17 @@ export type FollowCommand =
 
 export function decideFollow(command: FollowCommand, state: FollowState): FollowEvent[] {
   const { followerId, followeeId, actorId } = command.data;
-  if (actorId !== followerId) throw forbidden('You can only change whom you follow yourself');
+  if (actorId !== followerId) throw new Forbidden('You can only change whom you follow yourself');
   switch (command.type) {
     case 'Follow':
-      if (followerId === followeeId) throw validationProblem('You cannot follow yourself');
-      if (state.followee.status !== 'active') throw notFound(`User ${followeeId} does not exist`);
+      if (followerId === followeeId) throw new Invalid('You cannot follow yourself');
+      if (state.followee.status !== 'active')
+        throw new NotFound(`User ${followeeId} does not exist`);
       // Idempotent: following again changes nothing and records nothing.
       return state.following ? [] : [{ type: 'Followed', data: { followerId, followeeId } }];
     case 'Unfollow':
       if (state.followee.status === 'unknown' || state.followee.status === 'abandoned')
-        throw notFound(`User ${followeeId} does not exist`);
+        throw new NotFound(`User ${followeeId} does not exist`);
       // A deleted followee's edges are already gone from every read model: nothing to record.
       if (state.followee.status === 'deleted' || !state.following) return [];
       return [{ type: 'Unfollowed', data: { followerId, followeeId } }];

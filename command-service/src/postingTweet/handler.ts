@@ -1,11 +1,11 @@
 import type { Position } from '@tweeter/shared';
 import type { Actor } from '../core/authentication.ts';
-import { readStreamState, retryOnConflict } from '../core/commandHandling.ts';
-import { retryOptions, type CommandContext } from '../core/context.ts';
-import { eventMetadata, toNewEvents } from '../core/events.ts';
+import { handleCommand } from '../core/commandHandling.ts';
+import type { CommandContext } from '../core/context.ts';
+import { eventMetadata } from '../core/events.ts';
 import { claimIdempotencyKey, requestHash } from '../core/idempotency.ts';
-import { tweetStream } from '../core/streams.ts';
-import { decideTweet, evolveTweet, initialTweetState, tweetEventSchemas } from '../tweets/tweet.ts';
+import { tweetStreamId } from '../core/streams.ts';
+import { decideTweet, tweetFoldFor } from '../domain/tweets/tweet.ts';
 
 export interface PostedTweet {
   tweet: { id: string; authorId: string; text: string; createdAt: string };
@@ -51,32 +51,24 @@ export async function postTweet(
     eventId = claim.eventId;
   }
   const tweet = { id: plan.tweetId, authorId, text: input.text, createdAt: plan.createdAt };
-  const streamId = tweetStream(tweet.id);
-  const actorState = { status: 'active' as const, user: actor.user };
-  let first = true;
-  const position = await retryOnConflict(retryOptions(ctx, 'post-tweet'), async () => {
+  const fold = tweetFoldFor(actor.user);
+  const { position } = await handleCommand(ctx, {
+    name: 'post-tweet',
+    streamId: tweetStreamId(tweet.id),
+    source: { fold },
     // A brand-new id needs no read; only a retry (which cannot happen short of an id clash) looks.
-    const current = first
-      ? { state: initialTweetState, expectedRevision: 'no_stream' as const }
-      : await readStreamState(ctx.eventStore, streamId, {
-          schemas: tweetEventSchemas,
-          evolve: evolveTweet,
-          initialState: initialTweetState,
-        });
-    first = false;
-    const events = decideTweet(
-      {
-        type: 'PostTweet',
-        data: { tweetId: tweet.id, authorId, text: tweet.text, createdAt: tweet.createdAt },
-      },
-      { ...current.state, actor: actorState },
-    );
-    const result = await ctx.eventStore.append(
-      streamId,
-      toNewEvents(events, metadata, () => eventId('TweetPosted')),
-      { expectedRevision: current.expectedRevision },
-    );
-    return result.position;
+    presumeNew: fold.initialState,
+    decide: (state) =>
+      decideTweet(
+        {
+          type: 'PostTweet',
+          data: { tweetId: tweet.id, authorId, text: tweet.text, createdAt: tweet.createdAt },
+        },
+        state,
+      ),
+    metadata,
+    eventId: () => eventId('TweetPosted'),
   });
+  if (position === null) throw new Error('PostTweet decided to append nothing');
   return { tweet, position, replayed };
 }

@@ -1,0 +1,33 @@
+import { Problem, unauthorized, type ProblemType } from '@tweeter/shared';
+import type { ErrorRequestHandler } from 'express';
+import {
+  Conflict,
+  DomainError,
+  Forbidden,
+  IdempotencyKeyReused,
+  Invalid,
+  NotFound,
+  Unauthenticated,
+} from '../domain/errors.ts';
+
+/** The one place domain errors become problem+json: the problem type each one answers with. */
+export function problemOf(error: DomainError): Problem {
+  if (error instanceof Unauthenticated) return unauthorized(error.message);
+  return new Problem(problemTypeOf(error), error.message, {
+    ...(error instanceof Conflict && error.members ? { members: error.members } : {}),
+  });
+}
+
+function problemTypeOf(error: DomainError): ProblemType {
+  if (error instanceof NotFound) return 'not-found';
+  if (error instanceof Forbidden) return 'forbidden';
+  if (error instanceof Invalid) return 'validation';
+  if (error instanceof IdempotencyKeyReused) return 'idempotency-key-reused';
+  if (error instanceof Conflict) return 'conflict';
+  throw new Error(`No problem type for ${error.name}`);
+}
+
+/** Installed after the routes, before the shared problem+json handler it hands problems to. */
+export const domainErrors: ErrorRequestHandler = (error: unknown, _req, _res, next) => {
+  next(error instanceof DomainError ? problemOf(error) : error);
+};
