@@ -1,4 +1,4 @@
-import { environmentSchema, loadConfig } from '@tweeter/shared';
+import { environmentSchema, httpUrl, loadConfig } from '@tweeter/shared';
 import { z } from 'zod';
 import { isProjectionName, projectionNames, type ProjectionName } from './registry.ts';
 
@@ -36,14 +36,6 @@ const projectionList = z
     }
     return names as ProjectionName[];
   });
-
-const httpUrl = z.string().refine((value) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}, 'must be a URL starting with http:// or https://');
 
 /** The contract's variables plus the projector's own (the admin CLI reads the same). */
 export const projectorEnvironmentSchema = environmentSchema.extend({

@@ -1,20 +1,5 @@
-import { environmentSchema, loadConfig } from '@tweeter/shared';
+import { environmentSchema, httpUrl, loadConfig, milliseconds } from '@tweeter/shared';
 import { z } from 'zod';
-
-const milliseconds = (fallback: number, min = 0) =>
-  z.coerce
-    .number({ error: 'must be a number of milliseconds' })
-    .int('must be a whole number')
-    .min(min)
-    .default(fallback);
-
-const httpUrl = z.string().refine((value) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}, 'must be a URL starting with http:// or https://');
 
 /**
  * A Standard Webhooks secret: `whsec_` followed by base64 (the prefix is optional here). The

@@ -20,6 +20,23 @@ const wholeNumber = (fallback: number, min = 0) =>
     .min(min)
     .default(fallback);
 
+/** A duration in whole milliseconds (a service's own variable). */
+export const milliseconds = (fallback: number, min = 0) =>
+  z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number')
+    .min(min)
+    .default(fallback);
+
+/** An http(s) URL another service is reached at (a service's own variable). */
+export const httpUrl = z.string().refine((value) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be a URL starting with http:// or https://');
+
 const url = (fallback: string, protocols: string[]) =>
   z
     .string()
