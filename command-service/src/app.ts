@@ -1,11 +1,4 @@
-import {
-  buildOpenApiDocument,
-  createApiRegistry,
-  createHttpApp,
-  createMetricsRegistry,
-  finishHttpApp,
-  serveApiDocs,
-} from '@tweeter/shared';
+import { installApi, createHttpApp, createMetricsRegistry, finishHttpApp } from '@tweeter/shared';
 import type { Express } from 'express';
 import { authenticate } from './core/authentication.ts';
 import type { CommandContext } from './core/context.ts';
@@ -60,18 +53,13 @@ export function createCommandApp(deps: CommandDependencies): Express {
     ],
     signUpRateLimit: signUpRateLimit(deps.redis, deps.config.RATE_LIMIT_SIGNUPS_PER_HOUR),
   };
-  const api = createApiRegistry();
-  for (const register of useCases) register(app, ctx, api);
-  serveApiDocs(
-    app,
-    buildOpenApiDocument(api, {
-      title: 'Mini Tweeter command service',
-      version: '1',
-      description:
-        'Commands: sign up, profile, follows, tweets. Every success that appended events carries ' +
-        'X-Event-Position. Errors are application/problem+json (RFC 9457).',
-    }),
-  );
+  installApi(app, ctx, useCases, {
+    title: 'Mini Tweeter command service',
+    version: '1',
+    description:
+      'Commands: sign up, profile, follows, tweets. Every success that appended events carries ' +
+      'X-Event-Position. Errors are application/problem+json (RFC 9457).',
+  });
   // Refusals of the domain become problems here, for the shared problem+json handler.
   app.use(domainErrors);
   finishHttpApp(app, deps.logger);

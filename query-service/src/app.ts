@@ -1,11 +1,9 @@
 import {
-  buildOpenApiDocument,
-  createApiRegistry,
+  installApi,
   createHttpApp,
   createKysely,
   createMetricsRegistry,
   finishHttpApp,
-  serveApiDocs,
 } from '@tweeter/shared';
 import type { Express } from 'express';
 import { ActiveCopiesCache } from './core/activeCopies.ts';
@@ -75,19 +73,14 @@ export function createQueryApp(deps: QueryDependencies): Express {
     tokens: new TokenVerifier(deps.eventStore),
     authors: new AuthorCache(db, deps.config.AUTHOR_CACHE_MS, deps.clock),
   };
-  const api = createApiRegistry();
-  for (const register of useCases) register(app, ctx, api);
-  serveApiDocs(
-    app,
-    buildOpenApiDocument(api, {
-      title: 'Mini Tweeter query service',
-      version: '1',
-      description:
-        'Reads: profiles, follows, tweets and home timelines, with keyset pagination (opaque ' +
-        'cursors, `Link: rel="next"`). Send X-Min-Position (an X-Event-Position of the command ' +
-        'service) to read your own writes. Errors are application/problem+json (RFC 9457).',
-    }),
-  );
+  installApi(app, ctx, useCases, {
+    title: 'Mini Tweeter query service',
+    version: '1',
+    description:
+      'Reads: profiles, follows, tweets and home timelines, with keyset pagination (opaque ' +
+      'cursors, `Link: rel="next"`). Send X-Min-Position (an X-Event-Position of the command ' +
+      'service) to read your own writes. Errors are application/problem+json (RFC 9457).',
+  });
   finishHttpApp(app, deps.logger);
   return app;
 }

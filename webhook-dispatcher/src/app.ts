@@ -1,9 +1,8 @@
 import {
-  buildOpenApiDocument,
-  createApiRegistry,
+  installApi,
+  type RegisterUseCase,
   createHttpApp,
   finishHttpApp,
-  serveApiDocs,
   type NatsConnection,
 } from '@tweeter/shared';
 import type { Express } from 'express';
@@ -38,26 +37,24 @@ export function createDispatcherApp(
       },
     },
   });
-  const api = createApiRegistry();
   const authenticated = authenticate(ctx.eventStore);
-  registerRegisteringWebhook(app, ctx, api, authenticated);
-  registerManagingWebhooks(app, ctx, api, authenticated);
-  registerListingDeliveries(app, ctx, api, authenticated);
-  registerRedelivering(app, ctx, api, authenticated);
-  registerSchedulingDigest(app, ctx, api, authenticated, queryApi);
-  registerGettingTask(app, ctx, api, authenticated);
-  serveApiDocs(
-    app,
-    buildOpenApiDocument(api, {
-      title: 'Mini Tweeter webhook dispatcher',
-      version: '1',
-      description:
-        'Outgoing webhooks for integration events and hookme-style digest tasks. Deliveries are ' +
-        'POSTs of {type, timestamp, data} with Standard Webhooks headers (webhook-id, ' +
-        'webhook-timestamp, webhook-signature = v1,<base64 HMAC-SHA256 of "id.timestamp.body">), ' +
-        'at least once, in event order per subscription. Errors are application/problem+json.',
-    }),
-  );
+  const useCases: RegisterUseCase<DispatcherContext>[] = [
+    (app, ctx, api) => registerRegisteringWebhook(app, ctx, api, authenticated),
+    (app, ctx, api) => registerManagingWebhooks(app, ctx, api, authenticated),
+    (app, ctx, api) => registerListingDeliveries(app, ctx, api, authenticated),
+    (app, ctx, api) => registerRedelivering(app, ctx, api, authenticated),
+    (app, ctx, api) => registerSchedulingDigest(app, ctx, api, authenticated, queryApi),
+    (app, ctx, api) => registerGettingTask(app, ctx, api, authenticated),
+  ];
+  installApi(app, ctx, useCases, {
+    title: 'Mini Tweeter webhook dispatcher',
+    version: '1',
+    description:
+      'Outgoing webhooks for integration events and hookme-style digest tasks. Deliveries are ' +
+      'POSTs of {type, timestamp, data} with Standard Webhooks headers (webhook-id, ' +
+      'webhook-timestamp, webhook-signature = v1,<base64 HMAC-SHA256 of "id.timestamp.body">), ' +
+      'at least once, in event order per subscription. Errors are application/problem+json.',
+  });
   finishHttpApp(app, ctx.logger);
   return app;
 }

@@ -1,15 +1,9 @@
-import { idField, timestampField } from '@tweeter/shared';
+import { userFields } from '@tweeter/shared';
 import { z } from 'zod';
 import type { User } from '../domain/users/user.ts';
 
 export const userResponseSchema = z
-  .object({
-    id: idField,
-    username: z.string(),
-    displayName: z.string(),
-    bio: z.string(),
-    createdAt: timestampField,
-  })
+  .object(userFields)
   .meta({ id: 'User', description: 'A user as the command service answers it (no token)' });
 
 /** The public view of a user (no token hash). */

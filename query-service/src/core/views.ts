@@ -1,4 +1,4 @@
-import { idField, pageSchemaOf, timestampField } from '@tweeter/shared';
+import { idField, pageSchemaOf, timestampField, userFields } from '@tweeter/shared';
 import { z } from 'zod';
 import type { TweetWithAuthorRow } from '../readModel/tweets.repository.ts';
 import type { AuthorRow, ProfileRow } from '../readModel/users.repository.ts';
@@ -7,11 +7,7 @@ import type { AuthorRow, ProfileRow } from '../readModel/users.repository.ts';
 
 export const userProfileSchema = z
   .object({
-    id: idField,
-    username: z.string(),
-    displayName: z.string(),
-    bio: z.string(),
-    createdAt: timestampField,
+    ...userFields,
     followersCount: z.number().int(),
     followingCount: z.number().int(),
     tweetCount: z.number().int(),

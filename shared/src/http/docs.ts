@@ -67,6 +67,24 @@ export function buildOpenApiDocument(
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({ openapi: '3.1.0', info });
 }
 
+/** A use case's routes: registered on the app, with their OpenAPI paths. */
+export type RegisterUseCase<Context> = (app: Express, ctx: Context, api: OpenAPIRegistry) => void;
+
+/**
+ * Registers every use case of a service, then serves the OpenAPI document their schemas make (so
+ * the document can never describe a route that is not there, or miss one that is).
+ */
+export function installApi<Context>(
+  app: Express,
+  ctx: Context,
+  useCases: readonly RegisterUseCase<Context>[],
+  info: { title: string; version: string; description: string },
+): void {
+  const api = createApiRegistry();
+  for (const register of useCases) register(app, ctx, api);
+  serveApiDocs(app, buildOpenApiDocument(api, info));
+}
+
 /** Serves the document at /openapi.json and interactive docs at /docs. */
 export function serveApiDocs(app: Express, document: object): void {
   app.get('/openapi.json', (_req, res) => {

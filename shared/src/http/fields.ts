@@ -18,5 +18,14 @@ export const timestampField = z.iso
   .datetime({ precision: 3 })
   .meta({ description: 'RFC 3339 UTC with milliseconds', example: '2026-11-24T10:15:30.123Z' });
 
+/** The fields of a user that every service's answers share (never the token or its hash). */
+export const userFields = {
+  id: idField,
+  username: z.string(),
+  displayName: z.string(),
+  bio: z.string(),
+  createdAt: timestampField,
+};
+
 /** `security` of a route that needs `Authorization: Bearer <token>` (scheme registered in docs.ts). */
 export const bearerSecurity = [{ bearer: [] }];
