@@ -1,6 +1,7 @@
 # One image for every process of the product; docker-compose.yml picks the entry point.
-# The build stage compiles each service to one JavaScript file (`npm run build`); the image runs
-# that with plain Node and only the production dependencies.
+# The build stage installs, compiles each service to one JavaScript file (`npm run build`) and
+# prunes the development dependencies; the image keeps only that: plain Node, the production
+# dependencies and the compiled files.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,22 +18,18 @@ COPY command-service command-service
 COPY projector projector
 COPY query-service query-service
 COPY webhook-dispatcher webhook-dispatcher
-RUN npm run build
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+  && mkdir /out && for service in command-service query-service projector webhook-dispatcher; do \
+    mkdir -p /out/$service && cp -r $service/dist $service/package.json /out/$service/ \
+    && if [ -d $service/node_modules ]; then cp -r $service/node_modules /out/$service/; fi; \
+  done
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production LOG_FORMAT=json
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY shared/package.json shared/
-COPY command-service/package.json command-service/
-COPY projector/package.json projector/
-COPY query-service/package.json query-service/
-COPY webhook-dispatcher/package.json webhook-dispatcher/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/command-service/dist command-service/dist
-COPY --from=build /app/query-service/dist query-service/dist
-COPY --from=build /app/projector/dist projector/dist
-COPY --from=build /app/webhook-dispatcher/dist webhook-dispatcher/dist
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /out ./
 USER node
 # Override per service, e.g. `node --enable-source-maps query-service/dist/main.js`; the admin CLI
 # is `node projector/dist/admin.js`.
