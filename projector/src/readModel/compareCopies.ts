@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Position } from '@tweeter/shared';
+import { inTransaction, type Position } from '@tweeter/shared';
 import { diffRows } from '../admin/compare.ts';
 import type { LiveSnapshot } from '../runtime/projection.ts';
 import { snapshotReadModel } from '../testing/snapshots.ts';
@@ -12,28 +12,24 @@ type Row = Record<string, unknown>;
  * they commit together), compared row by row with a rebuilt copy.
  */
 export async function snapshotLiveReadModel(pool: pg.Pool, schema: string): Promise<LiveSnapshot> {
-  const client = await pool.connect();
   const s = `"${schema}"`;
-  let checkpoint: Position | null;
-  let live: Record<'users' | 'follows' | 'tweets', Row[]>;
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const q = async (text: string) => (await client.query<Row>(text)).rows;
-    checkpoint =
-      ((await q(`SELECT position FROM ${s}.checkpoint`))[0]?.position as Position | undefined) ??
-      null;
-    live = {
-      users: await q(`SELECT * FROM ${s}.users ORDER BY id`),
-      follows: await q(`SELECT * FROM ${s}.follows ORDER BY follower_id, followee_id`),
-      tweets: await q(`SELECT * FROM ${s}.tweets ORDER BY id`),
-    };
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  const { checkpoint, live } = await inTransaction(
+    pool,
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    async (client) => {
+      const q = async (text: string) => (await client.query<Row>(text)).rows;
+      return {
+        checkpoint:
+          ((await q(`SELECT position FROM ${s}.checkpoint`))[0]?.position as
+            Position | undefined) ?? null,
+        live: {
+          users: await q(`SELECT * FROM ${s}.users ORDER BY id`),
+          follows: await q(`SELECT * FROM ${s}.follows ORDER BY follower_id, followee_id`),
+          tweets: await q(`SELECT * FROM ${s}.tweets ORDER BY id`),
+        },
+      };
+    },
+  );
   return {
     checkpoint,
     async compareWith(copy) {

@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import {
   createKysely,
+  inTransaction,
   isReadModelSchemaName,
   lockSchemaInTransaction,
   migrate,
@@ -56,12 +57,10 @@ export class ReadModelProjection implements CopiedProjection {
   }
 
   async apply(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // Without waiting for the WAL flush: a server crash may lose the newest batches, but each
-      // together with its checkpoint, so they are simply applied again from the log. Atomicity,
-      // not durability, is what a projection needs, and replays stop paying an fsync per batch.
-      await client.query('BEGIN; SET LOCAL synchronous_commit = off');
+    // Without waiting for the WAL flush: a server crash may lose the newest batches, but each
+    // together with its checkpoint, so they are simply applied again from the log. Atomicity,
+    // not durability, is what a projection needs, and replays stop paying an fsync per batch.
+    await inTransaction(this.pool, 'BEGIN; SET LOCAL synchronous_commit = off', async (client) => {
       // First, so that a concurrent writer of this copy waits here, then finds the position moved.
       const cas = await client.query({
         name: `${this.stmt}_cas`,
@@ -78,13 +77,7 @@ export class ReadModelProjection implements CopiedProjection {
         const state = await this.load(client, events);
         await this.write(client, foldReadModel(events, state));
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async load(client: pg.PoolClient, events: DecodedEvent[]): Promise<TouchedState> {
