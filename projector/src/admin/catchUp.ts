@@ -13,6 +13,15 @@ export function boundedEventStore(store: EventStore, until: Position | null): Ev
     readStream: (...args) => store.readStream(...args),
     subscribe: (...args) => store.subscribe(...args),
     countAfter: (...args) => store.countAfter(...args),
+    // Up to `until` only: what lies beyond it is not this log's.
+    async estimatedLag(position) {
+      if (until === null || comparePositions(position, until) >= 0) return 0;
+      const [all, beyond] = await Promise.all([
+        store.estimatedLag(position),
+        store.estimatedLag(until),
+      ]);
+      return Math.max(1, all - beyond);
+    },
     ping: () => store.ping(),
     close: () => Promise.resolve(),
     headPosition: () => Promise.resolve(until),

@@ -61,7 +61,8 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
   }
   let eventStore: EventStore;
   try {
-    eventStore = await connectEventStore(config, logger);
+    // Verified at once (a bounded read with a timeout): the client alone connects lazily.
+    eventStore = await connectEventStore(config, logger, { verify: true, timeoutMs: 5000 });
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw new AdminError(`cannot reach the event store: ${describeError(error)}`);

@@ -87,7 +87,7 @@ export async function rebuildProjection(
     let switched = false;
     try {
       await fresh.setup();
-      const total = await ctx.eventStore.countAfter(null, Number.MAX_SAFE_INTEGER);
+      const total = await ctx.eventStore.estimatedLag(null);
       const progress = createProgress(`rebuild ${name}`, {
         quiet: options.json ?? false,
         total,

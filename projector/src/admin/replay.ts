@@ -66,7 +66,7 @@ export async function replayProjection(
     }
     await projection.setup();
     const from = await projection.checkpoint();
-    const total = await ctx.eventStore.countAfter(from, Number.MAX_SAFE_INTEGER);
+    const total = await ctx.eventStore.estimatedLag(from);
     const progress = createProgress(`replay ${name}`, { quiet: options.json ?? false, total });
     const started = performance.now();
     let result;
@@ -101,7 +101,7 @@ async function followRebuild(
   await projection.reset();
   const started = performance.now();
   const target = await ctx.eventStore.headPosition();
-  const total = await ctx.eventStore.countAfter(null, Number.MAX_SAFE_INTEGER);
+  const total = await ctx.eventStore.estimatedLag(null);
   const progress = createProgress(`replay ${name} (by the projector)`, {
     quiet: options.json ?? false,
     total,
@@ -109,7 +109,7 @@ async function followRebuild(
   try {
     for (;;) {
       const checkpoint = await projection.checkpoint();
-      const left = await ctx.eventStore.countAfter(checkpoint, Number.MAX_SAFE_INTEGER);
+      const left = await ctx.eventStore.estimatedLag(checkpoint);
       progress.update(Math.max(0, total - left), total);
       if (comparePositions(checkpoint, target) >= 0) break;
       if (options.signal?.aborted)

@@ -38,9 +38,7 @@ export async function collectStatus(
       const checkpoint = await projection.checkpoint().catch(() => null);
       const reported = running?.find((r) => r.name === name && r.copy === projection.copy);
       const lagEvents =
-        comparePositions(checkpoint, head) >= 0
-          ? 0
-          : await ctx.eventStore.countAfter(checkpoint, 100_000_000);
+        comparePositions(checkpoint, head) >= 0 ? 0 : await ctx.eventStore.estimatedLag(checkpoint);
       const state =
         reported?.state ??
         ((await isLockHeld(ctx.pool, lockName(name, projection.copy))) ? 'running' : 'stopped');

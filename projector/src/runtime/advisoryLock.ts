@@ -22,9 +22,15 @@ export class AdvisoryLock {
 
   /**
    * Waits until the lock is ours (polling every `pollMs`: the standby of a second process), or the
-   * signal aborts. `onLost` is called if the session dies later.
+   * signal aborts. `onLost` is called if the session dies later; `onBusy` each time another
+   * session holds it.
    */
-  async acquire(signal: AbortSignal, onLost: () => void, pollMs = 1000): Promise<boolean> {
+  async acquire(
+    signal: AbortSignal,
+    onLost: () => void,
+    pollMs = 1000,
+    onBusy?: () => void,
+  ): Promise<boolean> {
     let waitingLogged = false;
     while (!signal.aborted) {
       try {
@@ -37,6 +43,7 @@ export class AdvisoryLock {
           this.lost = onLost;
           return true;
         }
+        onBusy?.();
         if (!waitingLogged) {
           this.logger.info({ lock: this.name }, 'standing by: another process holds the lock');
           waitingLogged = true;

@@ -1,11 +1,18 @@
-import { comparePositions, type EventStore, type Logger, type Position } from '@tweeter/shared';
+import {
+  assertPositionFromStore,
+  comparePositions,
+  PositionFromAnotherStoreError,
+  type EventStore,
+  type Logger,
+  type Position,
+} from '@tweeter/shared';
 import { AdvisoryLock, lockName, sleep } from './advisoryLock.ts';
 import { applyBatch, ProjectionHandlerError, type BatchApplier } from './applyBatch.ts';
 import { ApplyRate, measureLag } from './lagStats.ts';
 import type { ProjectorMetrics, RunnerState } from './metrics.ts';
 import { CheckpointMovedError, type Projection } from './projection.ts';
 import { readAhead } from './readAhead.ts';
-import { isTransient } from './transientErrors.ts';
+import { isEventStoreOutage, isTransient } from './transientErrors.ts';
 
 export interface RunnerOptions {
   projection: Projection;
@@ -65,6 +72,8 @@ export class ProjectionRunner {
   private errors = 0;
   private lastError: string | null = null;
   private live = false;
+  /** Whether this runner holds its copy's lock now. */
+  private lockHeld = false;
   private applying = 0;
   private applies = 0;
   private readonly rate = new ApplyRate();
@@ -147,23 +156,29 @@ export class ProjectionRunner {
     const signal = this.stopper.signal;
     let backoffMs = 500;
     while (!signal.aborted) {
-      this.setState('standby');
+      // After an event-store outage the state stays `waiting` while the lock is tried again.
+      if (this.state !== 'waiting') this.setState('standby');
       const attempt = new AbortController();
       this.attempt = attempt;
       const acquired = await this.lock.acquire(
         signal,
         () => attempt.abort(),
         this.options.lockPollMs,
+        () => this.setState('standby'),
       );
       if (!acquired) break;
+      this.lockHeld = true;
       this.log.info('lock taken; projecting');
-      // The lock stays ours while we retry after transient errors and checkpoint moves.
+      let gaveUp = false;
+      // The lock stays ours while we retry after transient errors and checkpoint moves, except
+      // during an event-store outage (see below).
       while (!signal.aborted && !attempt.signal.aborted) {
         // One subscription; aborting `run` alone restarts it under the same lock.
         const run = new AbortController();
         this.run = run;
         const abortRun = () => run.abort();
         attempt.signal.addEventListener('abort', abortRun, { once: true });
+        const appliesBefore = this.applies;
         try {
           this.setState('running');
           await this.runOnce(run.signal);
@@ -175,11 +190,29 @@ export class ProjectionRunner {
             this.log.info(error.message);
             continue;
           }
+          // A run that got somewhere before it broke starts the back-off afresh.
+          if (this.applies !== appliesBefore || this.live) backoffMs = 500;
           if (isTransient(error) || error instanceof SetupError) {
             this.errors++;
             this.lastError = error instanceof Error ? error.message : String(error);
             this.options.metrics?.errors.inc({ projection: this.name, kind: 'transient' });
             this.setState('waiting');
+            this.live = false;
+            if (isEventStoreOutage(error)) {
+              // The store is unreachable from here (a restart, a leader change, a partition): give
+              // the lock up while waiting, so a standby that can reach it takes over; then compete
+              // for the lock again and resubscribe from the stored checkpoint.
+              this.log.warn(
+                { err: error, retryInMs: backoffMs },
+                'event store unavailable; lock released while waiting',
+              );
+              this.lockHeld = false;
+              await this.lock.release();
+              gaveUp = true;
+              await sleep(backoffMs, signal);
+              backoffMs = Math.min(backoffMs * 2, 10_000);
+              break;
+            }
             this.log.warn({ err: error, retryInMs: backoffMs }, 'dependency unavailable; waiting');
             await sleep(backoffMs, attempt.signal);
             backoffMs = Math.min(backoffMs * 2, 10_000);
@@ -193,7 +226,9 @@ export class ProjectionRunner {
             { err: error instanceof ProjectionHandlerError ? error.cause : error },
             error instanceof ProjectionHandlerError
               ? error.message
-              : `projection ${this.name} stopped: ${this.lastError}`,
+              : error instanceof PositionFromAnotherStoreError
+                ? `projection ${this.name} refuses to start: ${this.lastError}`
+                : `projection ${this.name} stopped: ${this.lastError}`,
           );
           // Stopped, holding the lock: another process would fail on the same event. A restart
           // (after a fix, or a reset) tries again.
@@ -205,8 +240,9 @@ export class ProjectionRunner {
           attempt.signal.removeEventListener('abort', abortRun);
         }
       }
+      this.lockHeld = false;
       await this.lock.release();
-      if (!signal.aborted) this.log.warn('lock lost; standing by');
+      if (!signal.aborted && !gaveUp) this.log.warn('lock lost; standing by');
     }
   }
 
@@ -220,6 +256,9 @@ export class ProjectionRunner {
       throw new SetupError(projection.name, error);
     }
     let checkpoint = await projection.checkpoint();
+    // A checkpoint of the other kind of store (the deployment switched stores): refuse, with what
+    // to do, rather than hand it to this store as one of its positions.
+    assertPositionFromStore(eventStore.kind, checkpoint);
     this.setCheckpoint(checkpoint);
     this.live = false;
     let announced = false;
@@ -258,6 +297,7 @@ export class ProjectionRunner {
     const { eventStore, projection, metrics } = this.options;
     this.head = head;
     if (this.state !== 'running' && this.state !== 'waiting') return;
+    if (!this.lockHeld) return;
     try {
       await this.lock.check();
     } catch (error) {

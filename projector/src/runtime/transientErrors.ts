@@ -1,11 +1,13 @@
-import { isDependencyFailure } from '@tweeter/shared';
+import { isDependencyFailure, isEventStoreDbUnavailable } from '@tweeter/shared';
 
 /**
  * Errors after which a projection waits and tries again, as opposed to handler errors, which stop
- * it: a dependency that is down or slow (PostgreSQL, Redis, NATS) says nothing about the event.
+ * it: a dependency that is down or slow (PostgreSQL, Redis, NATS, EventStoreDB) says nothing about
+ * the event.
  */
 export function isTransient(error: unknown): boolean {
   if (isDependencyFailure(error)) return true;
+  if (isEventStoreDbUnavailable(error)) return true;
   const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
   if (!e) return false;
   const code = typeof e.code === 'string' ? e.code : '';
@@ -29,4 +31,13 @@ export function isTransient(error: unknown): boolean {
     code === '40001' || // serialization failure
     code === '40P01' // deadlock: retry the batch
   );
+}
+
+/**
+ * A transient error of the event store itself (EventStoreDB unreachable, restarting, changing
+ * leader): the runner then gives its lock up while it waits, so that a standby that can reach the
+ * store takes over; this process competes for the lock again after its back-off.
+ */
+export function isEventStoreOutage(error: unknown): boolean {
+  return isEventStoreDbUnavailable(error);
 }

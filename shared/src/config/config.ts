@@ -91,7 +91,13 @@ export const environmentSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
-    .refine((v) => v === undefined || /^(esdb|kurrentdb)(\+discover)?:\/\//.test(v), {
+    // The client (@eventstore/db-client 6) parses only these two schemes and throws at start on
+    // anything else, kurrentdb:// included (that needs the KurrentDB client).
+    .refine((v) => v === undefined || !/^kurrentdb(\+discover)?:\/\//i.test(v), {
+      message:
+        'kurrentdb:// is not understood by the EventStoreDB client this product uses: write esdb:// (or esdb+discover:// for a cluster) with the same hosts and options',
+    })
+    .refine((v) => v === undefined || /^kurrentdb/i.test(v) || /^esdb(\+discover)?:\/\//.test(v), {
       message: 'must start with esdb:// or esdb+discover://',
     }),
   COMMAND_PORT: port(3001),

@@ -9,6 +9,7 @@ import express, {
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
 import type { z } from 'zod';
+import { isEventStoreDbUnavailable } from '../eventStore/eventStoreDb/errors.ts';
 import { containsCredential } from '../logging/logger.ts';
 import { Problem, unavailable, validationProblem } from './problems.ts';
 
@@ -240,6 +241,8 @@ export function parseOr400<S extends z.ZodType>(
 
 /** Errors that mean a dependency (database, Redis, NATS, event store) is down: 503, not 500. */
 export function isDependencyFailure(error: unknown): boolean {
+  // EventStoreDB's client errors carry numeric gRPC codes and no name of their own.
+  if (isEventStoreDbUnavailable(error)) return true;
   const e = error as { code?: string; name?: string; message?: string } | null;
   if (!e) return false;
   const code = typeof e.code === 'string' ? e.code : '';

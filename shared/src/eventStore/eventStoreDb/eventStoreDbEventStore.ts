@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import {
   ANY,
+  BACKWARDS,
   END,
   EventStoreDBClient,
   excludeSystemEvents,
@@ -8,16 +10,17 @@ import {
   NO_STREAM,
   START,
   STREAM_EXISTS,
+  StreamDeletedError as EsdbStreamDeletedError,
   StreamNotFoundError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
   type AppendExpectedRevision,
   type Position as EsdbPosition,
-  type ResolvedEvent,
 } from '@eventstore/db-client';
 import {
+  assertPositionFromStore,
   decodePosition,
-  encodePosition,
+  StreamDeletedError,
   WrongExpectedRevisionError,
   type AppendResult,
   type EventStore,
@@ -29,6 +32,17 @@ import {
   type SubscribeOptions,
 } from '../port.ts';
 import { batchesOf } from './batchesOf.ts';
+import {
+  compareEsdb,
+  newestUserPosition,
+  positionOf,
+  readThenCancel,
+  readUserEvents,
+  scanForwards,
+  toPosition,
+  toRecorded,
+  type OpenAllRead,
+} from './reads.ts';
 
 const toEsdbExpected = (expected: ExpectedRevision): AppendExpectedRevision =>
   expected === 'any'
@@ -39,40 +53,81 @@ const toEsdbExpected = (expected: ExpectedRevision): AppendExpectedRevision =>
         ? STREAM_EXISTS
         : expected;
 
-const toPosition = (p: EsdbPosition): Position => encodePosition(p.commit, p.prepare);
-const fromPosition = (p: Position): EsdbPosition => {
-  const [commit, prepare] = decodePosition(p);
-  return { commit, prepare };
-};
+/** Nominal size of one event record in the transaction log, for `estimatedLag` (see the port). */
+export const nominalEventRecordBytes = 512;
 
-const isSystem = (streamId: string, type: string) =>
-  streamId.startsWith('$') || type.startsWith('$');
+export interface EventStoreDbConnectOptions {
+  /**
+   * Check at once that the server answers a bounded read of $all (which also proves the
+   * credentials may read it), failing within `timeoutMs`. The client itself connects lazily, on
+   * the first call: services leave this off so that they start, and answer 503, while the store
+   * is down; the admin CLI turns it on to say "cannot reach the event store" at once.
+   */
+  verify?: boolean;
+  timeoutMs?: number;
+}
 
-const toRecorded = (resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | null => {
-  const event = resolved.event;
-  if (!event || isSystem(event.streamId, event.type)) return null;
-  if (!event.position)
-    throw new Error('EventStoreDB did not return event positions (needs server 22.6 or later)');
-  return {
-    id: event.id,
-    streamId: event.streamId,
-    revision: event.revision,
-    position: toPosition(event.position),
-    type: event.type,
-    data: event.data,
-    metadata: event.metadata,
-    recordedAt: event.created,
-  };
-};
+/** A subscription to $all as the client makes it: a readable stream of events. */
+export type AllSubscription = Readable & { unsubscribe(): Promise<void> };
+
+/** The client's $all calls, replaceable so that tests drive the adapter without a server. */
+export interface EventStoreDbCalls {
+  openAll: OpenAllRead;
+  /** Subscribes to $all after `from` (null: from the start), system events filtered out. */
+  subscribeAll: (from: EsdbPosition | null) => AllSubscription;
+}
 
 /** The production event store, through the official gRPC client. */
 export class EventStoreDbEventStore implements EventStore {
   readonly kind = 'eventstoredb' as const;
+  private readonly calls: EventStoreDbCalls;
 
-  constructor(private readonly client: EventStoreDBClient) {}
+  constructor(
+    private readonly client: EventStoreDBClient,
+    calls: Partial<EventStoreDbCalls> = {},
+  ) {
+    this.calls = {
+      openAll: (from, count, direction) =>
+        client.readAll({
+          fromPosition: from === 'start' ? START : from === 'end' ? END : from,
+          maxCount: count,
+          direction: direction === 'forwards' ? FORWARDS : BACKWARDS,
+        }),
+      subscribeAll: (from) =>
+        client.subscribeToAll({ fromPosition: from ?? START, filter: excludeSystemEvents() }),
+      ...calls,
+    };
+  }
 
-  static connect(connectionString: string): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+  private get openAll(): OpenAllRead {
+    return this.calls.openAll;
+  }
+
+  /**
+   * A store on `connectionString` (`esdb://…` or `esdb+discover://…`; a string the client cannot
+   * parse throws here). See EventStoreDbConnectOptions for `verify`.
+   */
+  static async connect(
+    connectionString: string,
+    options: EventStoreDbConnectOptions = {},
+  ): Promise<EventStoreDbEventStore> {
+    const store = new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+    if (options.verify) {
+      try {
+        await store.ping(options.timeoutMs ?? 5000);
+      } catch (error) {
+        await store.close().catch(() => undefined);
+        throw error;
+      }
+    }
+    return store;
+  }
+
+  private fromPosition(position: Position | null | undefined): EsdbPosition | null {
+    assertPositionFromStore(this.kind, position);
+    if (position === null || position === undefined) return null;
+    const [commit, prepare] = decodePosition(position);
+    return { commit, prepare };
   }
 
   async append(
@@ -81,21 +136,23 @@ export class EventStoreDbEventStore implements EventStore {
     { expectedRevision }: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError('append needs at least one event');
+    let result;
     try {
-      const result = await this.client.appendToStream(
+      result = await this.client.appendToStream(
         streamId,
         events.map((e) =>
           jsonEvent({
             id: e.id,
             type: e.type,
-            data: e.data as Record<string, unknown>,
-            metadata: e.metadata as Record<string, unknown>,
+            data: (e.data ?? null) as Record<string, unknown>,
+            // The client stores no metadata for null/undefined; reads give null back.
+            ...(e.metadata === null || e.metadata === undefined
+              ? {}
+              : { metadata: e.metadata as Record<string, unknown> }),
           }),
         ),
         { expectedRevision: toEsdbExpected(expectedRevision) },
       );
-      if (!result.position) throw new Error('EventStoreDB returned no position for an append');
-      return { nextRevision: result.nextExpectedRevision, position: toPosition(result.position) };
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         const actual = error.actualVersion;
@@ -105,8 +162,41 @@ export class EventStoreDbEventStore implements EventStore {
           typeof actual === 'bigint' ? actual : actual === NO_STREAM ? 'no_stream' : 'unknown',
         );
       }
+      if (error instanceof EsdbStreamDeletedError) throw new StreamDeletedError(streamId);
       throw error;
     }
+    if (result.position) {
+      return {
+        nextRevision: result.nextExpectedRevision,
+        position: toPosition(result.position),
+      };
+    }
+    // An idempotent repeat: the server answers with the original revision but no position.
+    return this.positionOfStored(streamId, events, result.nextExpectedRevision);
+  }
+
+  /** The result of the earlier append of `events` ending at `lastRevision` (read back). */
+  private async positionOfStored(
+    streamId: string,
+    events: NewEvent[],
+    lastRevision: bigint,
+  ): Promise<AppendResult> {
+    const first = lastRevision - BigInt(events.length - 1);
+    const stored = await this.readStream(streamId, {
+      fromRevision: first < 0n ? 0n : first,
+      maxCount: events.length,
+    });
+    const last = stored.at(-1);
+    if (
+      !last ||
+      stored.length !== events.length ||
+      stored.some((e, i) => e.id !== events[i]!.id) ||
+      last.revision !== lastRevision
+    )
+      throw new Error(
+        `EventStoreDB acknowledged a repeated append to ${streamId} at revision ${lastRevision}, but the stream holds other events there`,
+      );
+    return { nextRevision: last.revision, position: last.position };
   }
 
   async readStream(
@@ -115,35 +205,26 @@ export class EventStoreDbEventStore implements EventStore {
   ): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
     try {
-      for await (const resolved of this.client.readStream(streamId, {
-        fromRevision: fromRevision === 0n ? START : fromRevision,
-        maxCount,
-        direction: FORWARDS,
-      })) {
+      for await (const resolved of readThenCancel(
+        this.client.readStream(streamId, {
+          fromRevision: fromRevision === 0n ? START : fromRevision,
+          maxCount,
+          direction: FORWARDS,
+        }),
+      )) {
         const recorded = toRecorded(resolved);
         if (recorded) events.push(recorded);
       }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
+      if (error instanceof EsdbStreamDeletedError) throw new StreamDeletedError(streamId);
       throw error;
     }
     return events;
   }
 
   async readAll({ after = null, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
-    const events: RecordedEvent[] = [];
-    // readAll starts *at* the given position; skip that event, and read enough past system events.
-    for await (const resolved of this.client.readAll({
-      fromPosition: after === null ? START : fromPosition(after),
-      maxCount: maxCount + 1 + 64,
-      direction: FORWARDS,
-    })) {
-      const recorded = toRecorded(resolved);
-      if (!recorded || (after !== null && recorded.position <= after)) continue;
-      events.push(recorded);
-      if (events.length === maxCount) break;
-    }
-    return events;
+    return readUserEvents(this.openAll, this.fromPosition(after), maxCount);
   }
 
   async *subscribe({
@@ -151,18 +232,26 @@ export class EventStoreDbEventStore implements EventStore {
     batchSize = 1000,
     signal,
   }: SubscribeOptions = {}): AsyncIterable<RecordedEvent[]> {
-    // subscribeToAll starts strictly after fromPosition.
-    const subscription = this.client.subscribeToAll({
-      fromPosition: after === null ? START : fromPosition(after),
-      filter: excludeSystemEvents(),
-    });
+    const start = this.fromPosition(after);
+    // subscribeToAll starts strictly after fromPosition; the guard below does not rely on it.
+    const subscription = this.calls.subscribeAll(start);
+    let last = start;
     try {
       for await (const batch of batchesOf<AllStreamResolvedEvent>(
         subscription,
         batchSize,
         signal,
       )) {
-        const events = batch.map(toRecorded).filter((e): e is RecordedEvent => e !== null);
+        const events: RecordedEvent[] = [];
+        for (const resolved of batch) {
+          const recorded = toRecorded(resolved);
+          if (!recorded) continue;
+          const position = positionOf(resolved.event!)!;
+          // Exclusive start and strictly increasing positions, whatever the server sends.
+          if (last && compareEsdb(position, last) <= 0) continue;
+          last = position;
+          events.push(recorded);
+        }
         if (events.length > 0) yield events;
       }
     } finally {
@@ -171,37 +260,50 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   async headPosition(): Promise<Position | null> {
-    for await (const resolved of this.client.readAll({
-      fromPosition: END,
-      direction: 'backwards',
-      maxCount: 256,
-    })) {
-      const recorded = toRecorded(resolved);
-      if (recorded) return recorded.position;
-    }
-    return null;
+    const position = await newestUserPosition(this.openAll);
+    return position ? toPosition(position) : null;
   }
 
   async countAfter(position: Position | null, cap = 100_000): Promise<number> {
     let count = 0;
-    for await (const resolved of this.client.readAll({
-      fromPosition: position === null ? START : fromPosition(position),
-      maxCount: cap + 1,
-      direction: FORWARDS,
-    })) {
-      const recorded = toRecorded(resolved);
-      if (recorded && (position === null || recorded.position > position)) count++;
-    }
-    return Math.min(count, cap);
+    await scanForwards(this.openAll, this.fromPosition(position), cap, () => {
+      count++;
+      return true;
+    });
+    return count;
   }
 
-  async ping(): Promise<void> {
-    for await (const _ of this.client.readAll({
-      fromPosition: END,
-      direction: 'backwards',
-      maxCount: 1,
-    }))
-      break;
+  async estimatedLag(position: Position | null): Promise<number> {
+    const from = this.fromPosition(position);
+    const head = await newestUserPosition(this.openAll);
+    if (head === null || (from !== null && compareEsdb(head, from) <= 0)) return 0;
+    const bytes = head.commit - (from?.commit ?? 0n);
+    return Math.max(1, Math.round(Number(bytes) / nominalEventRecordBytes));
+  }
+
+  /**
+   * One bounded read of $all (one event), within `timeoutMs`; the call is cancelled either way,
+   * never left open.
+   */
+  async ping(timeoutMs = 2000): Promise<void> {
+    const read = this.openAll('end', 1, 'backwards');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void read.cancel().catch(() => undefined);
+        reject(new Error(`EventStoreDB did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([
+        (async () => {
+          for await (const _ of readThenCancel(read)) break;
+        })(),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {

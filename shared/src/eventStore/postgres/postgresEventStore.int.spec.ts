@@ -9,11 +9,17 @@ import { PostgresEventStore } from './postgresEventStore.ts';
 eventStoreContract('PostgreSQL', async () => {
   const database = await createTestDatabase();
   const store = await PostgresEventStore.connect({ url: database.url });
+  const opened = [store];
   return {
     store,
     streamPrefix: '',
+    async reopen() {
+      const again = await PostgresEventStore.connect({ url: database.url });
+      opened.push(again);
+      return again;
+    },
     async dispose() {
-      await store.close();
+      await Promise.all(opened.map((s) => s.close()));
       await database.drop();
     },
   };

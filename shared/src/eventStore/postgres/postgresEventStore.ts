@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { assertNever } from '../../events/catalogue.ts';
 import { createPool, ensureDatabase, migrate } from '../../postgres/database.ts';
 import {
+  assertPositionFromStore,
   decodePosition,
+  DuplicateEventIdError,
   encodePosition,
   WrongExpectedRevisionError,
   type AppendResult,
@@ -111,8 +113,9 @@ export class PostgresEventStore implements EventStore {
       expectedCode(expectedRevision),
       events.map((e) => e.id),
       events.map((e) => e.type),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify(e.metadata)),
+      events.map((e) => JSON.stringify(e.data ?? null)),
+      // No metadata is stored as JSON null, read back as null (as the EventStoreDB adapter does).
+      events.map((e) => JSON.stringify(e.metadata ?? null)),
     ];
     let row: AppendRow;
     try {
@@ -128,11 +131,12 @@ export class PostgresEventStore implements EventStore {
       // append to another stream (unique violation): answer as the first append did.
       const e = error as { code?: string; constraint?: string };
       if (e.code === 'P0002' || (e.code === '23505' && e.constraint === 'events_event_id_key')) {
-        const existing = await this.findAppended(events);
+        const existing = await this.findAppended(streamId, events);
         if (existing) return existing;
-        throw new Error(`Append to ${streamId}: some but not all event ids are already stored`, {
-          cause: error,
-        });
+        throw new DuplicateEventIdError(
+          streamId,
+          events.map((e) => e.id),
+        );
       }
       throw error;
     }
@@ -140,8 +144,15 @@ export class PostgresEventStore implements EventStore {
       case 'ok':
         this.wakeups.signal();
         return toAppendResult(row);
-      case 'duplicate':
-        return toAppendResult(row);
+      case 'duplicate': {
+        // The function looks ids up in every stream: make sure they are this stream's.
+        const existing = await this.findAppended(streamId, events);
+        if (existing) return existing;
+        throw new DuplicateEventIdError(
+          streamId,
+          events.map((e) => e.id),
+        );
+      }
       case 'wrong_expected_revision':
         throw new WrongExpectedRevisionError(
           streamId,
@@ -149,28 +160,36 @@ export class PostgresEventStore implements EventStore {
           row.revision === null ? 'no_stream' : BigInt(row.revision),
         );
       case 'partial_duplicate':
-        throw new Error(`Append to ${streamId}: some but not all event ids are already stored`);
+        throw new DuplicateEventIdError(
+          streamId,
+          events.map((e) => e.id),
+        );
       default:
         return assertNever(row.status);
     }
   }
 
-  /** The result of an earlier append of exactly these events, or null. */
-  private async findAppended(events: NewEvent[]): Promise<AppendResult | null> {
+  /**
+   * The result of an earlier append of exactly these events to this stream, or null (some ids
+   * missing, or stored in another stream: never answer with another stream's revision).
+   */
+  private async findAppended(streamId: string, events: NewEvent[]): Promise<AppendResult | null> {
     const { rows } = await this.pool.query<{
       revision_text: string;
       tx_text: string;
       seq_text: string;
       n: number;
+      here: number;
     }>(
       `SELECT stream_revision::text AS revision_text, transaction_id::text AS tx_text,
-              global_position::text AS seq_text, count(*) OVER ()::int AS n
+              global_position::text AS seq_text, count(*) OVER ()::int AS n,
+              count(*) FILTER (WHERE stream_id = $2) OVER ()::int AS here
        FROM event_store.events WHERE event_id = ANY ($1::uuid[])
        ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
-      [events.map((e) => e.id)],
+      [events.map((e) => e.id), streamId],
     );
     const row = rows[0];
-    if (!row || row.n !== events.length) return null;
+    if (!row || row.n !== events.length || row.here !== events.length) return null;
     return {
       nextRevision: BigInt(row.revision_text),
       position: encodePosition(BigInt(row.tx_text), BigInt(row.seq_text)),
@@ -200,6 +219,7 @@ export class PostgresEventStore implements EventStore {
       });
       return rows.map(toRecorded);
     }
+    assertPositionFromStore(this.kind, after);
     const [tx, seq] = decodePosition(after);
     const { rows } = await this.pool.query<EventRow>({
       name: 'event_store_read_all',
@@ -216,6 +236,7 @@ export class PostgresEventStore implements EventStore {
     batchSize = 1000,
     signal,
   }: SubscribeOptions = {}): AsyncIterable<RecordedEvent[]> {
+    assertPositionFromStore(this.kind, after);
     const waiter = this.wakeups.waiter();
     let position = after;
     try {
@@ -244,6 +265,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async countAfter(position: Position | null, cap = 10_000_000): Promise<number> {
+    assertPositionFromStore(this.kind, position);
     const [tx, seq] = position === null ? [0n, 0n] : decodePosition(position);
     const { rows } = await this.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (
@@ -252,6 +274,19 @@ export class PostgresEventStore implements EventStore {
       [tx.toString(), seq.toString(), cap],
     );
     return rows[0]!.n;
+  }
+
+  async estimatedLag(position: Position | null): Promise<number> {
+    const exactUpTo = 10_000;
+    const counted = await this.countAfter(position, exactUpTo + 1);
+    if (counted <= exactUpTo) return counted;
+    // Past the exact range: sequence numbers are taken in insertion order, so their distance is
+    // the number of events appended since (plus ids of rolled-back appends).
+    const head = await this.headPosition();
+    if (head === null) return counted;
+    const [, headSeq] = decodePosition(head);
+    const fromSeq = position === null ? 0n : decodePosition(position)[1];
+    return Math.max(counted, Number(headSeq - fromSeq));
   }
 
   /**
