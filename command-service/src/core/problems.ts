@@ -1,4 +1,10 @@
-import { Problem, unauthorized, type ProblemType } from '@tweeter/shared';
+import {
+  DuplicateEventIdError,
+  Problem,
+  StreamDeletedError,
+  unauthorized,
+  type ProblemType,
+} from '@tweeter/shared';
 import type { ErrorRequestHandler } from 'express';
 import {
   Conflict,
@@ -27,7 +33,20 @@ function problemTypeOf(error: DomainError): ProblemType {
   throw new Error(`No problem type for ${error.name}`);
 }
 
+/**
+ * The event store's refusals that a request can cause: a stream removed for good (a hard delete on
+ * EventStoreDB) is a resource that is not there; event ids stored by another append are a
+ * conflicting write the client may retry.
+ */
+function storeProblemOf(error: unknown): Problem | null {
+  if (error instanceof StreamDeletedError)
+    return new Problem('not-found', 'The resource was deleted');
+  if (error instanceof DuplicateEventIdError)
+    return new Problem('conflict', 'The request conflicts with one stored already; try again');
+  return null;
+}
+
 /** Installed after the routes, before the shared problem+json handler it hands problems to. */
 export const domainErrors: ErrorRequestHandler = (error: unknown, _req, _res, next) => {
-  next(error instanceof DomainError ? problemOf(error) : error);
+  next(error instanceof DomainError ? problemOf(error) : (storeProblemOf(error) ?? error));
 };
