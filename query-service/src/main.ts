@@ -2,7 +2,8 @@ import {
   connectEventStore,
   createLogger,
   createPool,
-  createRedis,
+  connectRedis,
+  redisServersOf,
   ensureDatabase,
   loadServiceSecret,
   runHttpService,
@@ -25,7 +26,7 @@ const pool = createPool(config.DATABASE_URL, {
   max: config.QUERY_DATABASE_POOL_SIZE,
   applicationName: 'tweeter-query-service',
 });
-const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX);
+const redis = connectRedis(redisServersOf(config), config.REDIS_PREFIX);
 redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
 const app = createQueryApp({
   pool,

@@ -1,4 +1,4 @@
-import { Problem, type Redis } from '@tweeter/shared';
+import { Problem, type RedisClient } from '@tweeter/shared';
 import { Histogram, type Registry } from 'prom-client';
 import type { LiveCopies } from './activeCopies.ts';
 import { checkpointOf } from '../readModel/checkpoint.repository.ts';
@@ -29,7 +29,7 @@ export class ConsistencyGate {
 
   constructor(
     private readonly db: ReadModelDb,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly waitMs: number,
     registry: Registry,
     private readonly now: () => number = Date.now,

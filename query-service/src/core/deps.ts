@@ -1,4 +1,4 @@
-import type { EventStore, Logger, Pool, Redis } from '@tweeter/shared';
+import type { EventStore, Logger, Pool, RedisClient } from '@tweeter/shared';
 import type { QueryConfig } from '../config.ts';
 
 /** Everything the query service depends on, passed in so tests can run it in-process. */
@@ -6,7 +6,7 @@ export interface QueryDependencies {
   /** The read model's database (the copies' schemas and the active-copy registry). */
   pool: Pool;
   /** Redis with REDIS_PREFIX applied (the timelines projection's keys). */
-  redis: Redis;
+  redis: RedisClient;
   /** Where bearer tokens are checked: the users' own streams. */
   eventStore: EventStore;
   config: Pick<QueryConfig, 'CONSISTENCY_WAIT_MS' | 'ACTIVE_COPY_CACHE_MS' | 'AUTHOR_CACHE_MS'>;

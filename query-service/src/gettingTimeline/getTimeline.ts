@@ -2,7 +2,7 @@ import {
   decodeTweetBody,
   isDependencyFailure,
   type Logger,
-  type Redis,
+  type RedisClient,
   type TweetBody,
 } from '@tweeter/shared';
 import type { LiveCopies } from '../core/activeCopies.ts';
@@ -20,7 +20,7 @@ import { readBodies, readHead, type FallbackReason, type HeadRead } from './time
 import { needsTail, pageWindow, tailStart, type Entry } from './timelineMerge.ts';
 
 export interface TimelineDeps {
-  redis: Redis;
+  redis: RedisClient;
   db: ReadModelDb;
   authors: AuthorCache;
   metrics: QueryMetrics;
