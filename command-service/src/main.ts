@@ -1,4 +1,10 @@
-import { connectEventStore, createLogger, createRedis, runHttpService } from '@tweeter/shared';
+import {
+  connectEventStore,
+  connectRedis,
+  createLogger,
+  redisServersOf,
+  runHttpService,
+} from '@tweeter/shared';
 import { v7 as uuidv7 } from 'uuid';
 import { createCommandApp } from './app.ts';
 import { loadCommandConfig } from './config.ts';
@@ -7,7 +13,7 @@ import { loadTokenSecret } from './core/tokenSecret.ts';
 const config = loadCommandConfig();
 const logger = createLogger('command-service', config.LOG_LEVEL);
 const eventStore = await connectEventStore(config, logger);
-const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX);
+const redis = connectRedis(redisServersOf(config), config.REDIS_PREFIX);
 const app = createCommandApp({
   eventStore,
   redis,

@@ -1,10 +1,10 @@
-import type { EventStore, Logger, Redis } from '@tweeter/shared';
+import type { EventStore, Logger, RedisClient } from '@tweeter/shared';
 import type { CommandConfig } from '../config.ts';
 
 /** Everything the command service depends on, passed in so tests can run it in-process. */
 export interface CommandDependencies {
   eventStore: EventStore;
-  redis: Redis;
+  redis: RedisClient;
   /** The current time; every timestamp the service writes comes from here. */
   clock: () => Date;
   /** New ids (UUIDv7) for users and tweets. */

@@ -1,4 +1,4 @@
-import { testRedisPrefix } from '@tweeter/shared/testing';
+import { deleteClusterKeys, testRedisClusterNodes, testRedisPrefix } from '@tweeter/shared/testing';
 import { describe, expect, it } from 'vitest';
 import {
   allEvents,
@@ -52,6 +52,33 @@ describe('write rate limit', () => {
         ).toBe(202);
     } finally {
       await unlimited.close();
+    }
+  });
+
+  const clusterNodes = testRedisClusterNodes();
+  it.skipIf(!clusterNodes)('holds the same way on a Redis Cluster', async () => {
+    const redisPrefix = testRedisPrefix();
+    const clustered = await startCommandService({
+      databaseUrl: fixture.database.url,
+      redisPrefix,
+      redisClusterNodes: clusterNodes!,
+      rateLimitPerMinute: 3,
+    });
+    try {
+      const callClustered = apiClient(clustered.baseUrl);
+      const users = [await signUp(callClustered), await signUp(callClustered)];
+      for (const user of users) {
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++)
+          statuses.push(
+            (await callClustered('POST', '/tweets', { token: user.token, body: { text: `${i}` } }))
+              .status,
+          );
+        expect(statuses).toEqual([202, 202, 202, 429]);
+      }
+    } finally {
+      await clustered.close();
+      await deleteClusterKeys(clusterNodes!, redisPrefix);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { Problem, type Redis } from '@tweeter/shared';
+import { Problem, type RedisClient } from '@tweeter/shared';
 import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { actorOf } from './authentication.ts';
@@ -12,7 +12,7 @@ const pass: RequestHandler = (_req, _res, next) => next();
  * shared mapping, never a pass (failing open would make the limit vanish with Redis).
  */
 function redisLimit(options: {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   points: number;
   seconds: number;
@@ -47,7 +47,7 @@ function redisLimit(options: {
  * Per-user write limit (RATE_LIMIT_WRITES_PER_MINUTE; 0 turns it off). Runs after
  * authentication: the key is the user id.
  */
-export function writeRateLimit(redis: Redis, perMinute: number): RequestHandler {
+export function writeRateLimit(redis: RedisClient, perMinute: number): RequestHandler {
   if (perMinute <= 0) return pass;
   return redisLimit({
     redis,
@@ -67,7 +67,7 @@ export function writeRateLimit(redis: Redis, perMinute: number): RequestHandler 
  * is appended. The address is express's req.ip, which honours X-Forwarded-For only from the
  * proxies TRUST_PROXY names.
  */
-export function signUpRateLimit(redis: Redis, perHour: number): RequestHandler {
+export function signUpRateLimit(redis: RedisClient, perHour: number): RequestHandler {
   if (perHour <= 0) return pass;
   return redisLimit({
     redis,

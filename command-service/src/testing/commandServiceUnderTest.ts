@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import {
   closeServer,
   createLogger,
-  createRedis,
+  connectRedis,
   listen,
   PostgresEventStore,
   type EventStore,
-  type Redis,
+  type RedisClient,
 } from '@tweeter/shared';
 import { testRedisUrl } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
@@ -17,7 +17,7 @@ import { loadTokenSecret } from '../core/tokenSecret.ts';
 export interface CommandServiceUnderTest {
   baseUrl: string;
   eventStore: EventStore;
-  redis: Redis;
+  redis: RedisClient;
   close(): Promise<void>;
 }
 
@@ -35,6 +35,8 @@ export async function startCommandService(options: {
   trustProxy?: boolean | number | string;
   /** Another Redis than the test one (e.g. one that does not answer). */
   redisUrl?: string;
+  /** A Redis Cluster instead (REDIS_CLUSTER_NODES). */
+  redisClusterNodes?: string[];
   clock?: () => Date;
   usernameGraceMs?: number;
   maxConflictRetries?: number;
@@ -42,7 +44,10 @@ export async function startCommandService(options: {
   wrapEventStore?: (store: EventStore) => EventStore;
 }): Promise<CommandServiceUnderTest> {
   const eventStore = await PostgresEventStore.connect({ url: options.databaseUrl });
-  const redis = createRedis(options.redisUrl ?? testRedisUrl(), options.redisPrefix);
+  const redis = connectRedis(
+    { url: options.redisUrl ?? testRedisUrl(), clusterNodes: options.redisClusterNodes },
+    options.redisPrefix,
+  );
   // A Redis that is down on purpose: its connection errors are the point, not noise to print.
   if (options.redisUrl !== undefined) redis.on('error', () => {});
   const app = createCommandApp({
