@@ -1,73 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from 'nats';
-import { pino } from 'pino';
-import {
-  comparePositions,
-  createPool,
-  natsNames,
-  PostgresEventStore,
-  timelineKeys,
-  type Pool,
-  type Position,
-} from '@tweeter/shared';
-import {
-  createTestDatabase,
-  testNatsPrefix,
-  testNatsUrl,
-  testRedisPrefix,
-  testRedisUrl,
-  type TestDatabase,
-} from '@tweeter/shared/testing';
+import { comparePositions, natsNames, timelineKeys, type Position } from '@tweeter/shared';
+import { freePort, testNatsUrl, testRedisUrl } from '@tweeter/shared/testing';
 import { ReadModelProjection } from './readModel/readModelProjection.ts';
 import { replayToHead } from './runtime/replay.ts';
 import type { RunnerStatus } from './runtime/runner.ts';
-import { differencesFromReference } from './testing/checkAgainstReference.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
-import { freePort, ProjectorProcess } from './testing/projectorProcess.ts';
+import { ProjectorProcess } from './testing/projectorProcess.ts';
+import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
 import { ReferenceModel } from './testing/referenceModel.ts';
 import { snapshotReadModel, snapshotTimelines } from './testing/snapshots.ts';
 import { buildWorkload, seededRandom } from './testing/syntheticLog.ts';
-import { TimelinesProjection } from './timelines/timelinesProjection.ts';
 
 const threshold = 25;
-let database: TestDatabase;
-let store: PostgresEventStore;
-let pool: Pool;
-const redisPrefix = testRedisPrefix();
-const natsPrefix = testNatsPrefix();
+const fixture = useProjectorTestEnv();
+const { redisPrefix, natsPrefix } = fixture;
 
 const caughtUp = (head: Position | null) => (status: RunnerStatus[]) =>
   status.length === 3 &&
   status.every((p) => p.state === 'running' && p.live && comparePositions(p.checkpoint, head) >= 0);
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 50 });
-  pool = createPool(database.url);
-});
-
-afterAll(async () => {
-  for (const version of ['v1', 'clean']) {
-    const copy = new TimelinesProjection({
-      redisUrl: testRedisUrl(),
-      redisPrefix,
-      version,
-      fanoutMaxFollowers: threshold,
-      logger: pino({ level: 'silent' }),
-    });
-    await copy.reset();
-    await copy.close();
-  }
-  const nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
-  await (await nc.jetstreamManager()).streams.delete(natsNames(natsPrefix).stream).catch(() => 0);
-  await nc.close();
-  await store.close();
-  await pool.end();
-  await database.drop();
-});
-
 describe('a projector killed at random moments', () => {
   it('ends identical to a clean rebuild: nothing lost, nothing doubled', async () => {
+    const { store, pool } = fixture;
     const random = seededRandom(Number(process.env.CRASH_SEED ?? Date.now() % 100_000));
     const log = new LogBuilder();
     buildWorkload(
@@ -93,14 +48,7 @@ describe('a projector killed at random moments', () => {
     // hand (a backlog or arrivals not yet applied), at least five rounds.
     const early = Math.floor(events.length * 0.5);
     let lastPosition = await appendAll(store, events.slice(0, early), 500);
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: redisPrefix,
-      NATS_URL: testNatsUrl(),
-      NATS_PREFIX: natsPrefix,
-      FANOUT_MAX_FOLLOWERS: String(threshold),
-    };
+    const env = fixture.env({ FANOUT_MAX_FOLLOWERS: String(threshold) });
     const projector = new ProjectorProcess(await freePort(), env);
     const slice = Math.ceil((events.length - early) / 10);
     let appended = early;
@@ -142,13 +90,7 @@ describe('a projector killed at random moments', () => {
     // The clean rebuild: the same code into fresh copies, in one go.
     const cleanReadModel = new ReadModelProjection(pool, 'clean_read_model');
     await replayToHead(cleanReadModel, store, { batchSize: 5000 });
-    const cleanTimelines = new TimelinesProjection({
-      redisUrl: testRedisUrl(),
-      redisPrefix,
-      version: 'clean',
-      fanoutMaxFollowers: threshold,
-      logger: pino({ level: 'silent' }),
-    });
+    const cleanTimelines = fixture.timelines('clean', threshold);
     await replayToHead(cleanTimelines, store, { batchSize: 2000 });
 
     expect(await snapshotReadModel(pool, 'read_model')).toEqual(
@@ -166,15 +108,7 @@ describe('a projector killed at random moments', () => {
       .slice(0, 5)
       .map((key) => ({ key, live: live[key], clean: clean[key] }));
     expect(differing).toEqual([]);
-    expect(
-      await differencesFromReference(ref, {
-        pool,
-        schema: 'read_model',
-        redisUrl: testRedisUrl(),
-        redisPrefix,
-        version: 'v1',
-      }),
-    ).toEqual([]);
+    expect(await fixture.differencesFrom(ref)).toEqual([]);
     await cleanTimelines.reset();
     await cleanTimelines.close();
 

@@ -1,58 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from 'nats';
-import { pino } from 'pino';
-import {
-  comparePositions,
-  createPool,
-  natsNames,
-  PostgresEventStore,
-  type Pool,
-} from '@tweeter/shared';
-import {
-  createTestDatabase,
-  testNatsPrefix,
-  testNatsUrl,
-  testRedisPrefix,
-  testRedisUrl,
-  type TestDatabase,
-} from '@tweeter/shared/testing';
-import { differencesFromReference } from './testing/checkAgainstReference.ts';
+import { describe, expect, it } from 'vitest';
+import { comparePositions } from '@tweeter/shared';
+import { freePort } from '@tweeter/shared/testing';
 import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
-import { freePort, ProjectorProcess } from './testing/projectorProcess.ts';
+import { ProjectorProcess } from './testing/projectorProcess.ts';
+import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
 import { ReferenceModel } from './testing/referenceModel.ts';
 import { buildWorkload, seededRandom } from './testing/syntheticLog.ts';
-import { TimelinesProjection } from './timelines/timelinesProjection.ts';
 
-let database: TestDatabase;
-let store: PostgresEventStore;
-let pool: Pool;
-const redisPrefix = testRedisPrefix();
-const natsPrefix = testNatsPrefix();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 50 });
-  pool = createPool(database.url);
-});
-
-afterAll(async () => {
-  await new TimelinesProjection({
-    redisUrl: testRedisUrl(),
-    redisPrefix,
-    version: 'v1',
-    fanoutMaxFollowers: 10_000,
-    logger: pino({ level: 'silent' }),
-  }).reset();
-  const nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
-  await (await nc.jetstreamManager()).streams.delete(natsNames(natsPrefix).stream).catch(() => 0);
-  await nc.close();
-  await store.close();
-  await pool.end();
-  await database.drop();
-});
+const fixture = useProjectorTestEnv();
 
 describe('two projector processes', () => {
   it('the standby takes over within seconds when the active one dies, and finishes', async () => {
+    const { store } = fixture;
     const log = new LogBuilder();
     buildWorkload(
       log,
@@ -71,13 +30,7 @@ describe('two projector processes', () => {
     for (const e of events) ref.apply(e);
     const half = Math.floor(events.length / 2);
     await appendAll(store, events.slice(0, half), 500);
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: redisPrefix,
-      NATS_URL: testNatsUrl(),
-      NATS_PREFIX: natsPrefix,
-    };
+    const env = fixture.env();
     const active = new ProjectorProcess(await freePort(), env);
     const standby = new ProjectorProcess(await freePort(), env);
     try {
@@ -108,15 +61,7 @@ describe('two projector processes', () => {
         60_000,
         'catch-up on the standby',
       );
-      expect(
-        await differencesFromReference(ref, {
-          pool,
-          schema: 'read_model',
-          redisUrl: testRedisUrl(),
-          redisPrefix,
-          version: 'v1',
-        }),
-      ).toEqual([]);
+      expect(await fixture.differencesFrom(ref)).toEqual([]);
     } finally {
       await active.kill();
       await standby.kill('SIGTERM');

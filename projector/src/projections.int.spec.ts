@@ -1,81 +1,47 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPool,
-  PostgresEventStore,
-  timelineKeys,
-  type NewEvent,
-  type Pool,
-} from '@tweeter/shared';
-import {
-  createTestDatabase,
-  testRedisPrefix,
-  testRedisUrl,
-  type TestDatabase,
-} from '@tweeter/shared/testing';
-import { pino } from 'pino';
+import { timelineKeys, type NewEvent } from '@tweeter/shared';
+import { testRedisUrl } from '@tweeter/shared/testing';
 import { Redis } from 'ioredis';
 import { ReadModelProjection } from './readModel/readModelProjection.ts';
 import { replayToHead } from './runtime/replay.ts';
-import { differencesFromReference } from './testing/checkAgainstReference.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
+import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
 import { ReferenceModel } from './testing/referenceModel.ts';
-import { TimelinesProjection } from './timelines/timelinesProjection.ts';
+import type { TimelinesProjection } from './timelines/timelinesProjection.ts';
 
 const threshold = 3;
-let database: TestDatabase;
-let store: PostgresEventStore;
-let pool: Pool;
+const fixture = useProjectorTestEnv();
 let readModel: ReadModelProjection;
 let timelines: TimelinesProjection;
-const redisPrefix = testRedisPrefix();
-const redis = new Redis(testRedisUrl(), { keyPrefix: redisPrefix, lazyConnect: true });
+const redis = new Redis(testRedisUrl(), { keyPrefix: fixture.redisPrefix, lazyConnect: true });
 const keys = timelineKeys('v1');
 const ref = new ReferenceModel(threshold);
 const log = new LogBuilder();
 
 /** Appends what the builder holds, brings both projections up to date, compares with the reference. */
 async function project(): Promise<void> {
+  const { store } = fixture;
   const events: NewEvent[] = log.take();
   for (const e of events) ref.apply(e);
   await waitUntilVisible(store, await appendAll(store, events, 200));
   await replayToHead(readModel, store, { batchSize: 37 });
   await replayToHead(timelines, store, { batchSize: 53 });
-  expect(
-    await differencesFromReference(ref, {
-      pool,
-      schema: 'read_model',
-      redisUrl: testRedisUrl(),
-      redisPrefix,
-      version: 'v1',
-    }),
-  ).toEqual([]);
+  expect(await fixture.differencesFrom(ref)).toEqual([]);
 }
 
 const home = async (userId: string) =>
   (await redis.zrangeBuffer(keys.home(userId), 0, -1, 'REV')).map((b) => b.toString('hex'));
 const hex = (id: string) => id.replace(/-/g, '');
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 50 });
-  pool = createPool(database.url);
-  readModel = new ReadModelProjection(pool, 'read_model');
-  timelines = new TimelinesProjection({
-    redisUrl: testRedisUrl(),
-    redisPrefix,
-    version: 'v1',
-    fanoutMaxFollowers: threshold,
-    logger: pino({ level: 'silent' }),
-  });
+beforeAll(() => {
+  readModel = new ReadModelProjection(fixture.pool, 'read_model');
+  timelines = fixture.timelines('v1', threshold);
 });
 
 afterAll(async () => {
   await timelines.reset();
   await timelines.close();
   redis.disconnect();
-  await store.close();
-  await pool.end();
-  await database.drop();
 });
 
 describe('read-model and timelines against the real servers', () => {
@@ -124,7 +90,7 @@ describe('read-model and timelines against the real servers', () => {
     await project();
     expect(await redis.exists(keys.user(a), keys.home(a), keys.author(a))).toBe(0);
     expect((await home(c)).length).toBe(0);
-    const { rows } = await pool.query<{ followers_count: number; following_count: number }>(
+    const { rows } = await fixture.pool.query<{ followers_count: number; following_count: number }>(
       `SELECT followers_count, following_count FROM read_model.users WHERE id = $1`,
       [d],
     );

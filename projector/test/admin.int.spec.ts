@@ -1,27 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from 'nats';
-import {
-  comparePositions,
-  createPool,
-  natsNames,
-  PostgresEventStore,
-  timelineKeys,
-  type Pool,
-  type Position,
-} from '@tweeter/shared';
-import {
-  createTestDatabase,
-  deleteRedisKeys,
-  testNatsPrefix,
-  testNatsUrl,
-  testRedisPrefix,
-  testRedisUrl,
-  type TestDatabase,
-} from '@tweeter/shared/testing';
+import { comparePositions, timelineKeys, type Position } from '@tweeter/shared';
+import { freePort, testRedisUrl } from '@tweeter/shared/testing';
 import type { RunnerStatus } from '../src/runtime/runner.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from '../src/testing/eventFactory.ts';
-import { freePort, ProjectorProcess } from '../src/testing/projectorProcess.ts';
+import { ProjectorProcess } from '../src/testing/projectorProcess.ts';
+import { useProjectorTestEnv } from '../src/testing/projectorTestEnv.ts';
 import { buildWorkload, seededRandom } from '../src/testing/syntheticLog.ts';
 import { runCli, runCliOnTerminal, startCli } from './adminCli.ts';
 
@@ -30,31 +14,21 @@ import { runCli, runCliOnTerminal, startCli } from './adminCli.ts';
  * a real projector process.
  */
 const threshold = 25;
-let database: TestDatabase;
-let store: PostgresEventStore;
-let pool: Pool;
+const fixture = useProjectorTestEnv();
+const { redisPrefix } = fixture;
 let redis: Redis;
 let env: Record<string, string>;
 let head: Position | null;
 let eventCount = 0;
-const redisPrefix = testRedisPrefix();
-const natsPrefix = testNatsPrefix();
 const oneLine = (text: string) => text.trim().split('\n').length === 1;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 50 });
-  pool = createPool(database.url);
+  const { store } = fixture;
   redis = new Redis(testRedisUrl(), { keyPrefix: redisPrefix });
-  env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: redisPrefix,
-    NATS_URL: testNatsUrl(),
-    NATS_PREFIX: natsPrefix,
+  env = fixture.env({
     FANOUT_MAX_FOLLOWERS: String(threshold),
     PROJECTOR_PORT: String(await freePort()),
-  };
+  });
   const log = new LogBuilder();
   buildWorkload(
     log,
@@ -76,15 +50,8 @@ beforeAll(async () => {
   head = await store.headPosition();
 });
 
-afterAll(async () => {
+afterAll(() => {
   redis.disconnect();
-  await deleteRedisKeys(testRedisUrl(), redisPrefix);
-  const nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
-  await (await nc.jetstreamManager()).streams.delete(natsNames(natsPrefix).stream).catch(() => 0);
-  await nc.close();
-  await store?.close();
-  await pool?.end();
-  await database?.drop();
 });
 
 /** The checkpoint stored in the active copy, read by the CLI's status. */
@@ -226,8 +193,11 @@ describe('without a projector', () => {
 
   it('a destructive command on a terminal asks, and does only what the operator answers', async () => {
     const stored = async () =>
-      (await pool.query<{ position: string | null }>(`SELECT position FROM read_model.checkpoint`))
-        .rows[0]?.position ?? null;
+      (
+        await fixture.pool.query<{ position: string | null }>(
+          `SELECT position FROM read_model.checkpoint`,
+        )
+      ).rows[0]?.position ?? null;
     expect(await stored()).toBe(head);
     const no = await runCliOnTerminal(['reset', 'read-model'], env, 'n');
     expect(no.stdout).toContain(
@@ -252,12 +222,14 @@ describe('without a projector', () => {
       /read-model \(read_model\): identical to a rebuild from the log at checkpoint/,
     );
 
-    const { rows } = await pool.query<{ id: string }>(
+    const { rows } = await fixture.pool.query<{ id: string }>(
       `SELECT id FROM read_model.users ORDER BY id LIMIT 2`,
     );
     const [a, b] = rows.map((r) => r.id);
-    await pool.query(`UPDATE read_model.users SET display_name = 'Mallory' WHERE id = $1`, [a]);
-    await pool.query(
+    await fixture.pool.query(`UPDATE read_model.users SET display_name = 'Mallory' WHERE id = $1`, [
+      a,
+    ]);
+    await fixture.pool.query(
       `DELETE FROM read_model.tweets WHERE id = (SELECT id FROM read_model.tweets WHERE author_id = $1 LIMIT 1)`,
       [b],
     );
@@ -266,7 +238,9 @@ describe('without a projector', () => {
     expect(bad.stdout).toContain(`users ${a}: display_name: live "Mallory", rebuilt`);
     expect(bad.stdout).toMatch(/tweets [0-9a-f-]+: missing from the live copy/);
     // Scratch copies are gone.
-    const schemas = await pool.query(`SELECT 1 FROM pg_namespace WHERE nspname LIKE 'verify_%'`);
+    const schemas = await fixture.pool.query(
+      `SELECT 1 FROM pg_namespace WHERE nspname LIKE 'verify_%'`,
+    );
     expect(schemas.rowCount).toBe(0);
 
     const k = timelineKeys('v1');
@@ -316,7 +290,7 @@ describe('beside a running projector', () => {
       // The stored checkpoint (not the projector's report, which lags a tick) reaches the head.
       const stored = () =>
         name === 'read-model'
-          ? pool
+          ? fixture.pool
               .query<{ position: string | null }>(`SELECT position FROM read_model.checkpoint`)
               .then((q) => q.rows[0]?.position ?? null)
           : redis.hget(timelineKeys('v1').meta, 'checkpoint');
@@ -361,7 +335,7 @@ describe('beside a running projector', () => {
     expect(done.code, done.stderr).toBe(0);
     const copy = /rebuilt into (read_model_\d{8}_\d{6})/.exec(done.stdout)?.[1];
     expect(copy).toBeDefined();
-    const schemas = await pool.query<{ nspname: string }>(
+    const schemas = await fixture.pool.query<{ nspname: string }>(
       `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'read_model%'`,
     );
     expect(schemas.rows.map((r) => r.nspname)).toEqual([copy]);

@@ -1,13 +1,5 @@
 import { PostgresEventStore, type Position } from '@tweeter/shared';
-import {
-  ReferenceModel,
-  seededRandom,
-  startStack,
-  testRedisUrl,
-  type ModelUser,
-  type Stack,
-} from '@tweeter/shared/testing';
-import { Redis } from 'ioredis';
+import { useModelledStack, type ModelledApi, type ModelUser } from '@tweeter/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -20,70 +12,29 @@ const seed = Number(process.env.E2E_SEED ?? 20261124);
 const fanoutMax = 3;
 
 describe(`query service end to end (seed ${seed})`, () => {
-  let stack: Stack;
-  let failed = false;
-  let log: PostgresEventStore;
-  let logPosition: Position | null = null;
-  let redis: Redis;
-  const model = new ReferenceModel();
-  const rng = seededRandom(seed);
-  /** The newest X-Event-Position seen: reads wait for it (read-your-writes). */
-  let lastPosition = '';
-
-  beforeAll(async () => {
-    stack = await startStack({
+  const fixture = useModelledStack(
+    {
       FANOUT_MAX_FOLLOWERS: String(fanoutMax),
       // A busy 2-core machine may need longer than the default 2 s for a large fan-out.
       CONSISTENCY_WAIT_MS: '15000',
-    });
-    log = await PostgresEventStore.connect({ url: stack.database.url });
-    redis = new Redis(testRedisUrl(), { keyPrefix: stack.redisPrefix });
+    },
+    seed,
+  );
+  /** Commands go through `api`, mirrored into `model`; reads wait for the newest write. */
+  const { model, rng, api } = fixture;
+  let log: PostgresEventStore;
+  let logPosition: Position | null = null;
+
+  beforeAll(async () => {
+    log = await PostgresEventStore.connect({ url: fixture.stack.database.url });
   });
 
   afterAll(async () => {
-    redis?.disconnect();
     await log?.close();
-    await stack?.stop({ printOutput: failed });
   });
 
-  const track = (headers: Headers) => {
-    const position = headers.get('x-event-position');
-    if (position !== null && position > lastPosition) lastPosition = position;
-  };
-
-  async function command(
-    method: string,
-    path: string,
-    options: { token?: string; body?: unknown } = {},
-  ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${stack.command.baseUrl}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    track(response.headers);
-    const text = await response.text();
-    return {
-      status: response.status,
-      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    };
-  }
-
-  async function query(path: string, token?: string) {
-    const headers: Record<string, string> = {};
-    if (lastPosition) headers['x-min-position'] = lastPosition;
-    if (token) headers.authorization = `Bearer ${token}`;
-    const response = await fetch(`${stack.query.baseUrl}${path}`, { headers });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    };
-  }
+  const command: ModelledApi['command'] = (...args) => api.command(...args);
+  const query = (path: string, token?: string) => api.read(path, token ? { token } : {});
 
   /** Every page of a listing (checking the Link header on the way). */
   async function all(path: string, token?: string, limit = rng.pick([7, 50, 100])) {
@@ -110,26 +61,11 @@ describe(`query service end to end (seed ${seed})`, () => {
 
   let names = 0;
   async function createUser(prefix = 'u'): Promise<ModelUser> {
-    const username = `${prefix}${names++}_${seed % 1000}`;
-    const created = await command('POST', '/users', { body: { username } });
-    expect(created.status).toBe(201);
-    const user: ModelUser = {
-      id: created.body.id as string,
-      username,
-      displayName: username,
-      bio: '',
-      createdAt: created.body.createdAt as string,
-      token: created.body.token as string,
-      alive: true,
-    };
-    model.users.set(user.id, user);
-    return user;
+    return api.createUser(`${prefix}${names++}_${seed % 1000}`);
   }
 
   async function follow(a: ModelUser, b: ModelUser) {
-    const answer = await command('PUT', `/users/${a.id}/following/${b.id}`, { token: a.token });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(a.id === b.id ? 400 : 204);
-    model.follow(a.id, b.id);
+    await api.follow(a, b);
   }
 
   async function unfollow(a: ModelUser, b: ModelUser) {
@@ -139,16 +75,7 @@ describe(`query service end to end (seed ${seed})`, () => {
   }
 
   async function post(author: ModelUser, text = `tweet ${rng.int(1e9)} by ${author.username}`) {
-    const answer = await command('POST', '/tweets', { token: author.token, body: { text } });
-    expect(answer.status).toBe(202);
-    const id = answer.body.id as string;
-    model.tweets.set(id, {
-      id,
-      authorId: author.id,
-      text,
-      createdAt: answer.body.createdAt as string,
-    });
-    return id;
+    return api.post(author, text);
   }
 
   async function deleteTweet(id: string) {
@@ -172,7 +99,7 @@ describe(`query service end to end (seed ${seed})`, () => {
     expect((await command('DELETE', `/users/${user.id}`, { token: user.token })).status).toBe(204);
     model.deleteUser(user.id);
     // The token stops working at once: the query service checks it against the user's stream.
-    const timeline = await fetch(`${stack.query.baseUrl}/users/${user.id}/timeline`, {
+    const timeline = await fetch(`${fixture.stack.query.baseUrl}/users/${user.id}/timeline`, {
       headers: { authorization: `Bearer ${user.token}` },
     });
     expect(timeline.status).toBe(401);
@@ -256,13 +183,13 @@ describe(`query service end to end (seed ${seed})`, () => {
     const ids = (tweets: unknown[]) =>
       (tweets as { id: string; authorId: string }[]).map((t) => `${t.id} by ${t.authorId}`);
     console.error(`timeline of ${user.username} (${user.id}) differs`, {
-      userHash: await redis.hgetall(keys.user(user.id)),
-      homeEntries: await redis.zcard(`tl:v1:home:{${user.id}}`),
-      followingInRedis: await redis.smembers(`tl:v1:following:{${user.id}}`),
+      userHash: await fixture.redis.hgetall(keys.user(user.id)),
+      homeEntries: await fixture.redis.zcard(`tl:v1:home:{${user.id}}`),
+      followingInRedis: await fixture.redis.smembers(`tl:v1:following:{${user.id}}`),
       followingInModel: model.following(user.id).map((f) => f.id),
-      celebrities: await redis.smembers(keys.celebs),
-      meta: await redis.hgetall(keys.meta),
-      lastPosition,
+      celebrities: await fixture.redis.smembers(keys.celebs),
+      meta: await fixture.redis.hgetall(keys.meta),
+      lastPosition: api.lastPosition,
       got: ids(got),
       want: ids(model.timeline(user.id)),
     });
@@ -277,99 +204,75 @@ describe(`query service end to end (seed ${seed})`, () => {
   // ---- the phases ------------------------------------------------------------------------------
 
   it('phase 1: sign-ups, follows and posts, with a popular author', async () => {
-    try {
-      const star = await createUser('star');
-      for (let i = 0; i < 11; i++) await createUser();
-      for (const fan of model.alive().slice(1, 7)) await follow(fan, star); // 6 > 3: a celebrity
-      await post(star);
-      await randomCommands(150);
-      await compareEverything();
-      expect(await redis.sismember(keys.celebs, star.id)).toBe(1);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
+    const star = await createUser('star');
+    for (let i = 0; i < 11; i++) await createUser();
+    for (const fan of model.alive().slice(1, 7)) await follow(fan, star); // 6 > 3: a celebrity
+    await post(star);
+    await randomCommands(150);
+    await compareEverything();
+    expect(await fixture.redis.sismember(keys.celebs, star.id)).toBe(1);
   });
 
   it('phase 2: more of everything, including unfollows, deletions and renames', async () => {
-    try {
-      await randomCommands(200);
-      await compareEverything();
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
+    await randomCommands(200);
+    await compareEverything();
   });
 
   it('phase 3: a flushed Redis is answered from PostgreSQL at once, then rebuilt', async () => {
-    try {
-      // Redis loses everything under the running projector, which must notice by itself and
-      // rebuild from the start. E2E_FLUSH_STOPPED=1 flushes while the projector is down instead
-      // (a restart of a Redis without persistence).
-      const live = process.env.E2E_FLUSH_STOPPED !== '1';
-      if (!live) await stack.stopProjector();
-      expect(await stack.flushRedis()).toBeGreaterThan(0);
-      await compareEverything(); // at once, from the tables
-      if (!live) await stack.startProjector(); // it finds the copy empty and rebuilds it
-      await randomCommands(60); // meanwhile: from PostgreSQL until the copy is live again
-      await compareEverything();
-      const deadline = Date.now() + 60_000;
-      while ((await redis.hget(keys.meta, 'live')) !== '1') {
-        if (Date.now() > deadline) throw new Error('timelines were not rebuilt within 60 s');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      await compareEverything(); // from the rebuilt copy
-    } catch (error) {
-      failed = true;
-      throw error;
+    // Redis loses everything under the running projector, which must notice by itself and
+    // rebuild from the start. E2E_FLUSH_STOPPED=1 flushes while the projector is down instead
+    // (a restart of a Redis without persistence).
+    const live = process.env.E2E_FLUSH_STOPPED !== '1';
+    if (!live) await fixture.stack.stopProjector();
+    expect(await fixture.stack.flushRedis()).toBeGreaterThan(0);
+    await compareEverything(); // at once, from the tables
+    if (!live) await fixture.stack.startProjector(); // it finds the copy empty and rebuilds it
+    await randomCommands(60); // meanwhile: from PostgreSQL until the copy is live again
+    await compareEverything();
+    const deadline = Date.now() + 60_000;
+    while ((await fixture.redis.hget(keys.meta, 'live')) !== '1') {
+      if (Date.now() > deadline) throw new Error('timelines were not rebuilt within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    await compareEverything(); // from the rebuilt copy
   });
 
   it('phase 4: timelines longer than the 800-entry cache, paged while new tweets arrive', async () => {
-    try {
-      await randomCommands(40);
-      const reader = await createUser('long');
-      const authors = [
-        await createUser('bulk'),
-        await createUser('bulk'),
-        await createUser('bulk'),
-      ];
-      for (const a of authors) await follow(reader, a);
-      await post(reader);
-      const queue = Array.from({ length: 900 }, (_, i) => authors[i % 3]!);
-      await Promise.all(
-        Array.from({ length: 6 }, async () => {
-          for (let a = queue.shift(); a; a = queue.shift()) await post(a);
-        }),
-      );
-      await compareEverything();
-      expect(model.timeline(reader.id).length).toBeGreaterThan(900);
-      // The reader's cache was trimmed: the timeline crosses from Redis into PostgreSQL.
-      expect(await redis.hget(keys.user(reader.id), 'bs')).not.toBeNull();
+    await randomCommands(40);
+    const reader = await createUser('long');
+    const authors = [await createUser('bulk'), await createUser('bulk'), await createUser('bulk')];
+    for (const a of authors) await follow(reader, a);
+    await post(reader);
+    const queue = Array.from({ length: 900 }, (_, i) => authors[i % 3]!);
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        for (let a = queue.shift(); a; a = queue.shift()) await post(a);
+      }),
+    );
+    await compareEverything();
+    expect(model.timeline(reader.id).length).toBeGreaterThan(900);
+    // The reader's cache was trimmed: the timeline crosses from Redis into PostgreSQL.
+    expect(await fixture.redis.hget(keys.user(reader.id), 'bs')).not.toBeNull();
 
-      // Paging while new tweets arrive: what existed at the first page, each exactly once.
-      const before = model.timeline(reader.id);
-      const first = await query(`/users/${reader.id}/timeline?limit=100`, reader.token);
-      const seen = [...(first.body.data as unknown[])];
-      let cursor = first.body.nextCursor as string | null;
-      let pages = 0;
-      while (cursor) {
-        if (pages++ % 3 === 0) {
-          await post(rng.pick(authors));
-          await post(reader);
-        }
-        const page = await query(
-          `/users/${reader.id}/timeline?limit=100&cursor=${cursor}`,
-          reader.token,
-        );
-        seen.push(...(page.body.data as unknown[]));
-        cursor = page.body.nextCursor as string | null;
+    // Paging while new tweets arrive: what existed at the first page, each exactly once.
+    const before = model.timeline(reader.id);
+    const first = await query(`/users/${reader.id}/timeline?limit=100`, reader.token);
+    const seen = [...(first.body.data as unknown[])];
+    let cursor = first.body.nextCursor as string | null;
+    let pages = 0;
+    while (cursor) {
+      if (pages++ % 3 === 0) {
+        await post(rng.pick(authors));
+        await post(reader);
       }
-      expect(seen).toEqual(before);
-      await compareEverything();
-    } catch (error) {
-      failed = true;
-      throw error;
+      const page = await query(
+        `/users/${reader.id}/timeline?limit=100&cursor=${cursor}`,
+        reader.token,
+      );
+      seen.push(...(page.body.data as unknown[]));
+      cursor = page.body.nextCursor as string | null;
     }
+    expect(seen).toEqual(before);
+    await compareEverything();
   });
 });

@@ -1,46 +1,23 @@
-import { deleteEventStream } from './testing/events.ts';
-import {
-  createTestDatabase,
-  testNatsPrefix,
-  testNatsUrl,
-  type TestDatabase,
-} from '@tweeter/shared/testing';
+import { freePort, testNatsUrl } from '@tweeter/shared/testing';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, eventually, testSideConnections } from './testing/dispatcherUnderTest.ts';
-import { DispatcherProcess, freePort } from './testing/dispatcherProcess.ts';
-import { ensureEventStream, publishEvent, tweetPosted } from './testing/events.ts';
-import { QueryServiceStub } from './testing/queryServiceStub.ts';
-import { TestReceiver } from './testing/receiver.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { apiClient, eventually } from './testing/dispatcherUnderTest.ts';
+import { DispatcherProcess } from './testing/dispatcherProcess.ts';
+import { publishEvent, tweetPosted } from './testing/events.ts';
+import { useDispatcher } from './testing/useDispatcher.ts';
 import { createTestUser } from './testing/users.ts';
 
-let database: TestDatabase;
-let side: Awaited<ReturnType<typeof testSideConnections>>;
-let stub: QueryServiceStub;
-let receiver: TestReceiver;
+const fixture = useDispatcher({ start: false, receiver: true, queryServiceStub: true });
+const { natsPrefix } = fixture;
 let process1: DispatcherProcess | undefined;
-const natsPrefix = testNatsPrefix();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  side = await testSideConnections(database.url);
-  await ensureEventStream(side.nc, natsPrefix);
-  stub = await QueryServiceStub.start();
-  receiver = await TestReceiver.start();
-});
 
 afterAll(async () => {
   await process1?.kill();
-  await receiver?.close();
-  await stub?.close();
-  if (side) await deleteEventStream(side.nc, natsPrefix);
-  await side?.close();
-  await database?.drop();
 });
 
 const count = async (sql: string) => {
-  const client = new pg.Client({ connectionString: database.url });
+  const client = new pg.Client({ connectionString: fixture.database.url });
   await client.connect();
   try {
     return (await client.query<{ n: number }>(sql)).rows[0]!.n;
@@ -51,6 +28,7 @@ const count = async (sql: string) => {
 
 describe('a dispatcher killed with SIGKILL', () => {
   it('finishes every delivery and task after restarts; each webhook-id succeeds exactly once', async () => {
+    const { database, side, receiver, stub } = fixture;
     const port = await freePort();
     const dispatcher = new DispatcherProcess(port, {
       DATABASE_URL: database.url,

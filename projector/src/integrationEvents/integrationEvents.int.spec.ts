@@ -3,49 +3,34 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import {
   createKysely,
-  createPool,
   decodeEvent,
   ensureActiveCopies,
   natsNames,
-  PostgresEventStore,
   type DecodedEvent,
-  type Pool,
 } from '@tweeter/shared';
-import {
-  createTestDatabase,
-  testNatsPrefix,
-  testNatsUrl,
-  type TestDatabase,
-} from '@tweeter/shared/testing';
+import { testNatsUrl } from '@tweeter/shared/testing';
 import { defaultCopies } from '../registry.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from '../testing/eventFactory.ts';
+import { useProjectorTestEnv } from '../testing/projectorTestEnv.ts';
 import { IntegrationEventsProjection } from './integrationEventsProjection.ts';
 
-let database: TestDatabase;
-let store: PostgresEventStore;
-let pool: Pool;
-let nc: NatsConnection;
-const prefix = testNatsPrefix();
+const fixture = useProjectorTestEnv();
+const prefix = fixture.natsPrefix;
 const names = natsNames(prefix);
+let nc: NatsConnection;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  store = await PostgresEventStore.connect({ url: database.url });
-  pool = createPool(database.url);
-  await ensureActiveCopies(createKysely(pool), defaultCopies);
+  await ensureActiveCopies(createKysely(fixture.pool), defaultCopies);
   nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
 });
 
 afterAll(async () => {
-  await (await nc.jetstreamManager()).streams.delete(names.stream).catch(() => 0);
   await nc.close();
-  await store.close();
-  await pool.end();
-  await database.drop();
 });
 
 describe('integration-events on NATS JetStream', () => {
   it('creates the stream, publishes public payloads, and a batch published twice arrives once', async () => {
+    const { store, pool } = fixture;
     const projection = new IntegrationEventsProjection({
       natsUrl: testNatsUrl(),
       natsPrefix: prefix,
@@ -87,6 +72,7 @@ describe('integration-events on NATS JetStream', () => {
   });
 
   it('waits while NATS is unreachable and reports it as transient', async () => {
+    const { pool } = fixture;
     const projection = new IntegrationEventsProjection({
       natsUrl: 'nats://127.0.0.1:1', // nothing listens there
       natsPrefix: prefix,

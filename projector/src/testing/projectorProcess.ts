@@ -1,6 +1,4 @@
 import { ChildService } from '@tweeter/shared/testing';
-// Until the specs import it from @tweeter/shared/testing directly.
-export { freePort } from '@tweeter/shared/testing';
 import type { RunnerStatus } from '../runtime/runner.ts';
 
 /** A real projector process (`node --import tsx projector/src/main.ts`), as production runs it. */

@@ -7,8 +7,6 @@ import {
   createPool,
   createRedis,
   decodeEvent,
-  hashToken,
-  issueToken,
   listen,
   PostgresEventStore,
   type DecodedEvent,
@@ -16,8 +14,10 @@ import {
   type Position,
   type Redis,
   type TweeterEvent,
+  userStreamId,
 } from '@tweeter/shared';
 import {
+  appendSignedUpUser,
   createTestDatabase,
   deleteRedisKeys,
   testRedisPrefix,
@@ -33,6 +33,28 @@ export interface TestUser {
   id: string;
   username: string;
   token: string;
+}
+
+/** The query app on a free loopback port, with test settings (no caches to wait out, quiet logs). */
+async function serveQueryApp(
+  deps: { pool: Pool; redis: Redis; eventStore: PostgresEventStore },
+  consistencyWaitMs: number,
+): Promise<{ server: Server; baseUrl: string }> {
+  const app = createQueryApp({
+    ...deps,
+    config: {
+      CONSISTENCY_WAIT_MS: consistencyWaitMs,
+      ACTIVE_COPY_CACHE_MS: 0,
+      AUTHOR_CACHE_MS: 1000,
+    },
+    logger: createLogger('query-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    clock: Date.now,
+    cursorKey: randomBytes(32),
+  });
+  const server = createServer(app);
+  await listen(server, 0);
+  const { port } = server.address() as AddressInfo;
+  return { server, baseUrl: `http://127.0.0.1:${port}` };
 }
 
 /**
@@ -63,22 +85,10 @@ export class QueryServiceUnderTest {
     const pool = createPool(database.url, { max: 8 });
     const redisPrefix = testRedisPrefix();
     const redis = createRedis(testRedisUrl(), redisPrefix);
-    const app = createQueryApp({
-      pool,
-      redis,
-      eventStore,
-      config: {
-        CONSISTENCY_WAIT_MS: options.consistencyWaitMs ?? 2000,
-        ACTIVE_COPY_CACHE_MS: 0,
-        AUTHOR_CACHE_MS: 1000,
-      },
-      logger: createLogger('query-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
-      clock: Date.now,
-      cursorKey: randomBytes(32),
-    });
-    const server = createServer(app);
-    await listen(server, 0);
-    const { port } = server.address() as AddressInfo;
+    const { server, baseUrl } = await serveQueryApp(
+      { pool, redis, eventStore },
+      options.consistencyWaitMs ?? 2000,
+    );
     const sut = new QueryServiceUnderTest(
       database,
       eventStore,
@@ -86,7 +96,7 @@ export class QueryServiceUnderTest {
       redis,
       redisPrefix,
       server,
-      `http://127.0.0.1:${port}`,
+      baseUrl,
       options.fanoutMaxFollowers ?? 10_000,
     );
     await sut.useCopies('read_model', 'v1');
@@ -103,20 +113,12 @@ export class QueryServiceUnderTest {
   }> {
     const redis = createRedis(options.redisUrl, this.redisPrefix);
     redis.on('error', () => undefined);
-    const app = createQueryApp({
-      pool: this.pool,
-      redis,
-      eventStore: this.eventStore,
-      config: { CONSISTENCY_WAIT_MS: 2000, ACTIVE_COPY_CACHE_MS: 0, AUTHOR_CACHE_MS: 1000 },
-      logger: createLogger('query-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
-      clock: Date.now,
-      cursorKey: randomBytes(32),
-    });
-    const server = createServer(app);
-    await listen(server, 0);
-    const { port } = server.address() as AddressInfo;
+    const { server, baseUrl } = await serveQueryApp(
+      { pool: this.pool, redis, eventStore: this.eventStore },
+      2000,
+    );
     return {
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl,
       async close() {
         await closeServer(server);
         redis.disconnect();
@@ -205,43 +207,29 @@ export class QueryServiceUnderTest {
   }
 
   async createUser(username = `u${randomBytes(4).toString('hex')}`): Promise<TestUser> {
-    const id = uuidv7();
-    const token = issueToken(id);
-    const createdAt = this.tick();
-    await this.append(`user-${id}`, {
-      type: 'UserCreated',
-      data: {
-        userId: id,
-        username,
-        displayName: username,
-        bio: '',
-        tokenHash: hashToken(token),
-        createdAt,
-      },
+    const { id, token } = await appendSignedUpUser(this.eventStore, {
+      username,
+      createdAt: this.tick(),
     });
     return { id, username, token };
   }
 
   follow(followerId: string, followeeId: string): Promise<Position> {
-    return this.append(
-      `follow-${followerId}-${followeeId}`,
-      {
-        type: 'Followed',
-        data: { followerId, followeeId },
-      },
-      this.tick(),
-    );
+    return this.appendEdge('Followed', followerId, followeeId);
   }
 
   unfollow(followerId: string, followeeId: string): Promise<Position> {
-    return this.append(
-      `follow-${followerId}-${followeeId}`,
-      {
-        type: 'Unfollowed',
-        data: { followerId, followeeId },
-      },
-      this.tick(),
-    );
+    return this.appendEdge('Unfollowed', followerId, followeeId);
+  }
+
+  /** A Followed or Unfollowed on the pair's stream, a tick after the previous event. */
+  private appendEdge(
+    type: 'Followed' | 'Unfollowed',
+    followerId: string,
+    followeeId: string,
+  ): Promise<Position> {
+    const data = { followerId, followeeId };
+    return this.append(`follow-${followerId}-${followeeId}`, { type, data }, this.tick());
   }
 
   /** Posts a tweet `tickMs` after the previous event (0: the same millisecond). */
@@ -264,7 +252,7 @@ export class QueryServiceUnderTest {
   }
 
   deleteUser(userId: string): Promise<Position> {
-    return this.append(`user-${userId}`, { type: 'UserDeleted', data: { userId } });
+    return this.append(userStreamId(userId), { type: 'UserDeleted', data: { userId } });
   }
 
   async get(

@@ -1,42 +1,23 @@
-import { deleteEventStream } from '../testing/events.ts';
-import { createTestDatabase, testNatsPrefix, type TestDatabase } from '@tweeter/shared/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../testing/dispatcherUnderTest.ts';
 import { publishEvent, tweetPosted, followed, type TestEvent } from '../testing/events.ts';
-import {
-  apiClient,
-  eventually,
-  startDispatcherUnderTest,
-  testSideConnections,
-  type DispatcherUnderTest,
-} from '../testing/dispatcherUnderTest.ts';
 import { TestReceiver } from '../testing/receiver.ts';
+import { useDispatcher } from '../testing/useDispatcher.ts';
 import { createTestUser, type TestUser } from '../testing/users.ts';
 
-let database: TestDatabase;
-let natsPrefix: string;
-let side: Awaited<ReturnType<typeof testSideConnections>>;
-let dispatcher: DispatcherUnderTest;
-let call: ReturnType<typeof apiClient>;
+// RESCHEDULE_INTERVAL 100 ms, RETRY_MAX_ATTEMPTS 3 (testDispatcherEnv).
+const fixture = useDispatcher();
+const { call, natsPrefix } = fixture;
 let owner: TestUser;
 const receivers: TestReceiver[] = [];
 
-// RESCHEDULE_INTERVAL 100 ms, RETRY_MAX_ATTEMPTS 3 (testDispatcherEnv).
 beforeAll(async () => {
-  database = await createTestDatabase();
-  natsPrefix = testNatsPrefix();
-  side = await testSideConnections(database.url);
-  dispatcher = await startDispatcherUnderTest(database.url, natsPrefix);
-  call = apiClient(dispatcher.baseUrl);
-  owner = await createTestUser(side.eventStore);
+  owner = await createTestUser(fixture.side.eventStore);
 });
 
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
-  await dispatcher?.close();
-  if (side) await deleteEventStream(side.nc, natsPrefix);
-  await side?.close();
-  await database?.drop();
 });
 
 async function subscribe(
@@ -54,7 +35,7 @@ async function subscribe(
 }
 
 async function publishAll(events: TestEvent[]) {
-  for (const event of events) await publishEvent(side.nc, natsPrefix, event);
+  for (const event of events) await publishEvent(fixture.side.nc, natsPrefix, event);
 }
 
 const bodyOf = (r: { body: string }) =>
@@ -123,7 +104,7 @@ describe('event deliveries', () => {
       return list[0]?.status === 'succeeded' ? list : undefined;
     });
     expect(delivery).toMatchObject({ attempts: 3, status: 'succeeded', lastStatusCode: 200 });
-    const { rows } = await dispatcher.dispatcher.ctx.pool.query(
+    const { rows } = await fixture.service.dispatcher.ctx.pool.query(
       `SELECT status_code, error FROM webhooks.attempts WHERE delivery_id = $1 ORDER BY id`,
       [delivery!.id],
     );
@@ -181,7 +162,7 @@ describe('event deliveries', () => {
   });
 
   it('narrows to userIds (tweet author, followee) and to the subscribed types', async () => {
-    const other = await createTestUser(side.eventStore);
+    const other = await createTestUser(fixture.side.eventStore);
     const { receiver } = await subscribe(['tweet.posted', 'user.followed'], {
       userIds: [owner.id],
     });

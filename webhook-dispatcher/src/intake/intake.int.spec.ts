@@ -1,49 +1,26 @@
 import { natsNames } from '@tweeter/shared';
-import { createTestDatabase, testNatsPrefix, type TestDatabase } from '@tweeter/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  eventually,
-  startDispatcherUnderTest,
-  testSideConnections,
-  type DispatcherUnderTest,
-} from '../testing/dispatcherUnderTest.ts';
-import { deleteEventStream, tweetPosted } from '../testing/events.ts';
-import { TestReceiver } from '../testing/receiver.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually } from '../testing/dispatcherUnderTest.ts';
+import { tweetPosted } from '../testing/events.ts';
+import { useDispatcher } from '../testing/useDispatcher.ts';
 import { createTestUser } from '../testing/users.ts';
 import { consumerName } from './intake.ts';
 
-let database: TestDatabase;
-let side: Awaited<ReturnType<typeof testSideConnections>>;
-let dispatcher: DispatcherUnderTest | undefined;
-let receiver: TestReceiver;
-const natsPrefix = testNatsPrefix();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  side = await testSideConnections(database.url);
-  receiver = await TestReceiver.start();
-});
-
-afterAll(async () => {
-  await dispatcher?.close();
-  await receiver?.close();
-  await deleteEventStream(side.nc, natsPrefix);
-  await side?.close();
-  await database?.drop();
-});
+const fixture = useDispatcher({ start: false, receiver: true });
+const { natsPrefix } = fixture;
 
 const deliveriesCount = async () =>
   (
-    await dispatcher!.dispatcher.ctx.pool.query<{ n: number }>(
+    await fixture.service.dispatcher.ctx.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM webhooks.deliveries`,
     )
   ).rows[0]!.n;
 
 describe('intake from JetStream', () => {
   it('a message seen again (republished, or replayed by a recreated consumer) creates nothing twice', async () => {
-    dispatcher = await startDispatcherUnderTest(database.url, natsPrefix);
-    const call = apiClient(dispatcher.baseUrl);
+    const { call, side } = fixture;
+    const receiver = fixture.receiver;
+    await fixture.start();
     const user = await createTestUser(side.eventStore);
     for (let i = 0; i < 2; i++) {
       const created = await call('POST', '/webhooks', {
@@ -72,10 +49,10 @@ describe('intake from JetStream', () => {
 
     // The whole stream delivered again: stop, drop the durable consumer, start (it is recreated
     // from the oldest subscription's creation time, so every message above comes once more).
-    await dispatcher.close();
+    await fixture.stop();
     const jsm = await side.nc.jetstreamManager();
     await jsm.consumers.delete(natsNames(natsPrefix).stream, consumerName);
-    dispatcher = await startDispatcherUnderTest(database.url, natsPrefix);
+    await fixture.start();
     const replayed = await eventually(async () => {
       const info = await jsm.consumers
         .info(natsNames(natsPrefix).stream, consumerName)

@@ -1,60 +1,33 @@
-import { deleteEventStream } from '../testing/events.ts';
-import { createTestDatabase, testNatsPrefix, type TestDatabase } from '@tweeter/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  eventually,
-  startDispatcherUnderTest,
-  testSideConnections,
-  type DispatcherUnderTest,
-} from '../testing/dispatcherUnderTest.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../testing/dispatcherUnderTest.ts';
 import { publishEvent, tweetPosted } from '../testing/events.ts';
-import { TestReceiver } from '../testing/receiver.ts';
+import { useDispatcher } from '../testing/useDispatcher.ts';
 import { createTestUser, type TestUser } from '../testing/users.ts';
 
-let database: TestDatabase;
-let side: Awaited<ReturnType<typeof testSideConnections>>;
-let natsPrefix: string;
-/** WEBHOOK_ALLOW_PRIVATE_NETWORKS=false, as in production. */
-let guarded: DispatcherUnderTest;
-let call: ReturnType<typeof apiClient>;
-let alice: TestUser;
-let bob: TestUser;
-let receiver: TestReceiver;
 /** Names the test pretends resolve to a public address at registration (a rebinding DNS). */
 const fakePublic = new Map<string, string[]>();
+/** WEBHOOK_ALLOW_PRIVATE_NETWORKS=false, as in production. */
+const fixture = useDispatcher({
+  env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false', RETRY_MAX_ATTEMPTS: '0' },
+  overrides: {
+    // Registration asks this resolver; the connect-time guard asks the real DNS, which is
+    // exactly the gap a rebinding name tries to use.
+    resolveHost: async (host) => {
+      const fake = fakePublic.get(host);
+      if (fake) return fake;
+      const { lookup } = await import('node:dns/promises');
+      return (await lookup(host, { all: true })).map((a) => a.address);
+    },
+  },
+  receiver: true,
+});
+const { call, natsPrefix } = fixture;
+let alice: TestUser;
+let bob: TestUser;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  natsPrefix = testNatsPrefix();
-  side = await testSideConnections(database.url);
-  guarded = await startDispatcherUnderTest(
-    database.url,
-    natsPrefix,
-    { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false', RETRY_MAX_ATTEMPTS: '0' },
-    {
-      // Registration asks this resolver; the connect-time guard asks the real DNS, which is
-      // exactly the gap a rebinding name tries to use.
-      resolveHost: async (host) => {
-        const fake = fakePublic.get(host);
-        if (fake) return fake;
-        const { lookup } = await import('node:dns/promises');
-        return (await lookup(host, { all: true })).map((a) => a.address);
-      },
-    },
-  );
-  call = apiClient(guarded.baseUrl);
-  alice = await createTestUser(side.eventStore);
-  bob = await createTestUser(side.eventStore);
-  receiver = await TestReceiver.start();
-});
-
-afterAll(async () => {
-  await receiver?.close();
-  await guarded?.close();
-  if (side) await deleteEventStream(side.nc, natsPrefix);
-  await side?.close();
-  await database?.drop();
+  alice = await createTestUser(fixture.side.eventStore);
+  bob = await createTestUser(fixture.side.eventStore);
 });
 
 const register = (token: string, body: unknown) => call('POST', '/webhooks', { token, body });
@@ -80,7 +53,7 @@ describe('registering and managing subscriptions', () => {
   });
 
   it('refuses a name that passed registration but resolves to loopback at send time (DNS rebinding)', async () => {
-    const port = new URL(receiver.url).port;
+    const port = new URL(fixture.receiver.url).port;
     fakePublic.set('localhost', ['93.184.216.34']);
     const created = await register(alice.token, {
       url: `http://localhost:${port}/hook`,
@@ -88,7 +61,7 @@ describe('registering and managing subscriptions', () => {
     });
     fakePublic.delete('localhost');
     expect(created.status).toBe(201);
-    await publishEvent(side.nc, natsPrefix, tweetPosted(alice.id));
+    await publishEvent(fixture.side.nc, natsPrefix, tweetPosted(alice.id));
     const [delivery] = await eventually(async () => {
       const page = await call('GET', `/webhooks/${created.body.id as string}/deliveries`, {
         token: alice.token,
@@ -97,7 +70,7 @@ describe('registering and managing subscriptions', () => {
       return data[0]?.status === 'dead' ? data : undefined;
     });
     expect(delivery!.lastError).toMatch(/not allowed/);
-    expect(receiver.requests).toHaveLength(0);
+    expect(fixture.receiver.requests).toHaveLength(0);
   });
 
   it('validates the body: URL, event types, user ids, unknown fields', async () => {
@@ -203,7 +176,7 @@ describe('registering and managing subscriptions', () => {
     const ready = await call('GET', '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual({ postgres: 'ok', nats: 'ok' });
-    const metrics = await fetch(`${guarded.baseUrl}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${fixture.service.baseUrl}/metrics`).then((r) => r.text());
     for (const name of [
       'webhook_delivery_attempts_total',
       'webhook_attempt_duration_seconds',

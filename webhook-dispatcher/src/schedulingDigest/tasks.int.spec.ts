@@ -1,54 +1,29 @@
-import { deleteEventStream } from '../testing/events.ts';
-import { createTestDatabase, testNatsPrefix, type TestDatabase } from '@tweeter/shared/testing';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  eventually,
-  startDispatcherUnderTest,
-  testSideConnections,
-  type DispatcherUnderTest,
-} from '../testing/dispatcherUnderTest.ts';
-import { QueryServiceStub } from '../testing/queryServiceStub.ts';
-import { TestReceiver } from '../testing/receiver.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../testing/dispatcherUnderTest.ts';
+import { useDispatcher } from '../testing/useDispatcher.ts';
 import { createTestUser, type TestUser } from '../testing/users.ts';
 
 const webhookSecret = `whsec_${Buffer.from('a digest secret of 32 bytes!!!!!').toString('base64')}`;
 
-let database: TestDatabase;
-let side: Awaited<ReturnType<typeof testSideConnections>>;
-let stub: QueryServiceStub;
-let dispatcher: DispatcherUnderTest;
-let call: ReturnType<typeof apiClient>;
-let caller: TestUser;
-let stranger: TestUser;
-let receiver: TestReceiver;
-const natsPrefix = testNatsPrefix();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  side = await testSideConnections(database.url);
-  stub = await QueryServiceStub.start();
-  receiver = await TestReceiver.start();
-  dispatcher = await startDispatcherUnderTest(database.url, natsPrefix, {
-    API_URL: stub.url,
+const fixture = useDispatcher({
+  queryServiceStub: true,
+  receiver: true,
+  env: () => ({
+    API_URL: fixture.stub.url,
     API_TOKEN: 'query-token',
     WEBHOOK_SECRET: webhookSecret,
     RATE_LIMIT_MAX_SIMULTANEOUS_JOBS: '3',
     SCHEDULE_INTERVAL: '300',
-  });
-  call = apiClient(dispatcher.baseUrl);
-  caller = await createTestUser(side.eventStore);
-  stranger = await createTestUser(side.eventStore);
+  }),
 });
+const { call } = fixture;
+let caller: TestUser;
+let stranger: TestUser;
 
-afterAll(async () => {
-  await dispatcher?.close();
-  await receiver?.close();
-  await stub?.close();
-  if (side) await deleteEventStream(side.nc, natsPrefix);
-  await side?.close();
-  await database?.drop();
+beforeAll(async () => {
+  caller = await createTestUser(fixture.side.eventStore);
+  stranger = await createTestUser(fixture.side.eventStore);
 });
 
 const schedule = (body: unknown, token = caller.token) => call('POST', '/tasks', { token, body });
@@ -64,25 +39,27 @@ describe('digest tasks', () => {
   it('429 with Retry-After past RATE_LIMIT_MAX_SIMULTANEOUS_JOBS unfinished tasks', async () => {
     const ids: string[] = [];
     for (const name of ['cap_a', 'cap_b', 'cap_c']) {
-      stub.addUser(name);
-      const response = await schedule({ username: name, webhookUrl: receiver.url });
+      fixture.stub.addUser(name);
+      const response = await schedule({ username: name, webhookUrl: fixture.receiver.url });
       expect(response.status).toBe(202);
       ids.push(String(response.body.id));
     }
-    stub.addUser('cap_d');
-    const refused = await schedule({ username: 'cap_d', webhookUrl: receiver.url });
+    fixture.stub.addUser('cap_d');
+    const refused = await schedule({ username: 'cap_d', webhookUrl: fixture.receiver.url });
     expect(refused.status).toBe(429);
     expect(refused.body.type).toBe('/problems/rate-limited');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     for (const id of ids) expect((await finished(id)).status).toBe('succeeded');
-    expect((await schedule({ username: 'cap_d', webhookUrl: receiver.url })).status).toBe(202);
+    expect((await schedule({ username: 'cap_d', webhookUrl: fixture.receiver.url })).status).toBe(
+      202,
+    );
   });
 
   it('after SCHEDULE_INTERVAL delivers the signed digest from API_URL, with the task id as webhook-id', async () => {
-    const user = stub.addUser('Digested');
-    const before = receiver.requests.length;
+    const user = fixture.stub.addUser('Digested');
+    const before = fixture.receiver.requests.length;
     const started = Date.now();
-    const response = await schedule({ username: 'digested', webhookUrl: receiver.url });
+    const response = await schedule({ username: 'digested', webhookUrl: fixture.receiver.url });
     expect(response.status).toBe(202);
     expect(response.body).toMatchObject({ username: 'Digested', status: 'scheduled' });
     const id = response.body.id as string;
@@ -92,7 +69,9 @@ describe('digest tasks', () => {
 
     const task = await finished(id);
     expect(task).toMatchObject({ status: 'succeeded', attempts: 1, lastError: null });
-    const request = receiver.requests.slice(before).find((r) => r.headers['webhook-id'] === id)!;
+    const request = fixture.receiver.requests
+      .slice(before)
+      .find((r) => r.headers['webhook-id'] === id)!;
     expect(request.at).toBeGreaterThanOrEqual(runAt - 5);
     const payload = new Webhook(webhookSecret).verify(request.body, {
       'webhook-id': String(request.headers['webhook-id']),
@@ -103,7 +82,7 @@ describe('digest tasks', () => {
     expect(payload.data.user.id).toBe(user.id);
     expect(payload.data.tweets).toHaveLength(20);
     expect(payload.data.followers).toHaveLength(20);
-    expect(stub.authorizations.at(-1)).toBe('Bearer query-token');
+    expect(fixture.stub.authorizations.at(-1)).toBe('Bearer query-token');
   });
 
   it('X-Min-Position: the lookup and every digest read wait for it; a malformed one is a 400', async () => {
@@ -111,24 +90,24 @@ describe('digest tasks', () => {
     const bad = await call('POST', '/tasks', {
       token: caller.token,
       headers: { 'x-min-position': 'not-a-position' },
-      body: { username: 'fresh', webhookUrl: receiver.url },
+      body: { username: 'fresh', webhookUrl: fixture.receiver.url },
     });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([
       { path: 'X-Min-Position', message: 'must be the value of an X-Event-Position header' },
     ]);
 
-    const user = stub.addUser('fresh');
-    const seen = stub.minPositions.length;
+    const user = fixture.stub.addUser('fresh');
+    const seen = fixture.stub.minPositions.length;
     const response = await call('POST', '/tasks', {
       token: caller.token,
       headers: { 'x-min-position': position },
-      body: { username: 'fresh', webhookUrl: receiver.url },
+      body: { username: 'fresh', webhookUrl: fixture.receiver.url },
     });
     expect(response.status).toBe(202);
     expect((await finished(response.body.id as string)).status).toBe('succeeded');
     // The lookup at POST /tasks, then the digest's three reads when it runs.
-    const requests = stub.minPositions.slice(seen);
+    const requests = fixture.stub.minPositions.slice(seen);
     expect(requests.map((r) => r.path).sort()).toEqual(
       [
         '/users/by-username/fresh',
@@ -141,14 +120,14 @@ describe('digest tasks', () => {
   });
 
   it('409 naming the unfinished task until it succeeds; retries with the same webhook-id', async () => {
-    stub.addUser('retried');
+    fixture.stub.addUser('retried');
     let failures = 2;
-    receiver.respond = ({ headers }) =>
+    fixture.receiver.respond = ({ headers }) =>
       headers['webhook-id'] !== undefined && failures-- > 0 ? { status: 500 } : { status: 204 };
-    const first = await schedule({ username: 'retried', webhookUrl: receiver.url });
+    const first = await schedule({ username: 'retried', webhookUrl: fixture.receiver.url });
     expect(first.status).toBe(202);
     const id = first.body.id as string;
-    const duplicate = await schedule({ username: 'RETRIED', webhookUrl: receiver.url });
+    const duplicate = await schedule({ username: 'RETRIED', webhookUrl: fixture.receiver.url });
     expect(duplicate.status).toBe(409);
     expect(duplicate.body).toMatchObject({
       type: '/problems/conflict',
@@ -156,48 +135,56 @@ describe('digest tasks', () => {
     });
     // Still held while retrying.
     await eventually(async () => ((await taskOf(id)).status === 'retrying' ? true : undefined));
-    const whileRetrying = await schedule({ username: 'retried', webhookUrl: receiver.url });
+    const whileRetrying = await schedule({ username: 'retried', webhookUrl: fixture.receiver.url });
     expect(whileRetrying.status).toBe(409);
     expect(whileRetrying.body.task).toMatchObject({ id });
 
     const task = await finished(id);
-    receiver.respond = () => ({ status: 204 });
+    fixture.receiver.respond = () => ({ status: 204 });
     expect(task).toMatchObject({ status: 'succeeded', attempts: 3 });
-    const ids = receiver.requests.filter((r) => r.headers['webhook-id'] === id);
+    const ids = fixture.receiver.requests.filter((r) => r.headers['webhook-id'] === id);
     expect(ids.map((r) => r.status)).toEqual([500, 500, 204]);
     // Finished: the username is free again.
-    expect((await schedule({ username: 'retried', webhookUrl: receiver.url })).status).toBe(202);
+    expect((await schedule({ username: 'retried', webhookUrl: fixture.receiver.url })).status).toBe(
+      202,
+    );
   });
 
   it('fails after RETRY_MAX_ATTEMPTS retries (also when the query service is down) and frees the key', async () => {
-    stub.addUser('doomed');
-    const response = await schedule({ username: 'doomed', webhookUrl: receiver.url });
+    fixture.stub.addUser('doomed');
+    const response = await schedule({ username: 'doomed', webhookUrl: fixture.receiver.url });
     expect(response.status).toBe(202);
-    stub.failWith = 500;
+    fixture.stub.failWith = 500;
     const task = await finished(response.body.id as string);
-    stub.failWith = 503;
-    expect((await schedule({ username: 'doomed', webhookUrl: receiver.url })).status).toBe(503);
-    stub.failWith = null;
+    fixture.stub.failWith = 503;
+    expect((await schedule({ username: 'doomed', webhookUrl: fixture.receiver.url })).status).toBe(
+      503,
+    );
+    fixture.stub.failWith = null;
     expect(task.status).toBe('failed');
     expect(task.attempts).toBe(4);
     expect(task.lastError).toMatch(/query service answered 500/);
     expect(task.finishedAt).not.toBeNull();
-    expect((await schedule({ username: 'doomed', webhookUrl: receiver.url })).status).toBe(202);
+    expect((await schedule({ username: 'doomed', webhookUrl: fixture.receiver.url })).status).toBe(
+      202,
+    );
   });
 
   it('404 for an unknown user, 400 without any webhook URL or with a bad body, 403/404 on GET', async () => {
-    const unknown = await schedule({ username: 'nobody_here', webhookUrl: receiver.url });
+    const unknown = await schedule({ username: 'nobody_here', webhookUrl: fixture.receiver.url });
     expect(unknown.status).toBe(404);
-    stub.addUser('nourl');
+    fixture.stub.addUser('nourl');
     expect((await schedule({ username: 'nourl' })).status).toBe(400);
-    expect((await schedule({ username: 'bad name!', webhookUrl: receiver.url })).status).toBe(400);
-    expect((await schedule({ username: 'nourl', webhookUrl: receiver.url, x: 1 })).status).toBe(
-      400,
-    );
+    expect(
+      (await schedule({ username: 'bad name!', webhookUrl: fixture.receiver.url })).status,
+    ).toBe(400);
+    expect(
+      (await schedule({ username: 'nourl', webhookUrl: fixture.receiver.url, x: 1 })).status,
+    ).toBe(400);
     expect((await call('POST', '/tasks', { body: { username: 'nourl' } })).status).toBe(401);
 
-    stub.addUser('owned');
-    const mine = await schedule({ username: 'owned', webhookUrl: receiver.url });
+    fixture.stub.addUser('owned');
+    const mine = await schedule({ username: 'owned', webhookUrl: fixture.receiver.url });
     const id = mine.body.id as string;
     expect((await call('GET', `/tasks/${id}`, { token: stranger.token })).status).toBe(403);
     expect(

@@ -1,6 +1,4 @@
 import { ChildService } from '@tweeter/shared/testing';
-// Until the specs import it from @tweeter/shared/testing directly.
-export { freePort } from '@tweeter/shared/testing';
 
 /** A real dispatcher process (`node --import tsx webhook-dispatcher/src/main.ts`), as production runs it. */
 export class DispatcherProcess extends ChildService {

@@ -33,41 +33,33 @@ export interface TestEvent {
   metadata: Record<string, unknown>;
 }
 
-export const tweetPosted = (authorId: string, text = 'hello'): TestEvent => {
+/** An integration event as the projector publishes it, its id and time fresh. */
+const testEvent = (
+  type: string,
+  actorId: string,
+  data: (occurredAt: string) => TestEvent['data'],
+): TestEvent => {
   const id = uuidv7();
   const occurredAt = new Date().toISOString();
   return {
     id,
-    type: 'tweet.posted',
+    type,
     occurredAt,
-    data: { tweetId: uuidv7(), authorId, text, createdAt: occurredAt },
-    metadata: {
-      schemaVersion: 1,
-      correlationId: id,
-      causationId: id,
-      actorId: authorId,
-      occurredAt,
-    },
+    data: data(occurredAt),
+    metadata: { schemaVersion: 1, correlationId: id, causationId: id, actorId, occurredAt },
   };
 };
 
-export const followed = (followerId: string, followeeId: string): TestEvent => {
-  const id = uuidv7();
-  const occurredAt = new Date().toISOString();
-  return {
-    id,
-    type: 'user.followed',
-    occurredAt,
-    data: { followerId, followeeId },
-    metadata: {
-      schemaVersion: 1,
-      correlationId: id,
-      causationId: id,
-      actorId: followerId,
-      occurredAt,
-    },
-  };
-};
+export const tweetPosted = (authorId: string, text = 'hello'): TestEvent =>
+  testEvent('tweet.posted', authorId, (createdAt) => ({
+    tweetId: uuidv7(),
+    authorId,
+    text,
+    createdAt,
+  }));
+
+export const followed = (followerId: string, followeeId: string): TestEvent =>
+  testEvent('user.followed', followerId, () => ({ followerId, followeeId }));
 
 /** Publishes exactly as the integration-events projection does: subject, Nats-Msg-Id, payload. */
 export async function publishEvent(nc: NatsConnection, natsPrefix: string, event: TestEvent) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase, useTestEventStore } from '../../testing/index.ts';
 import { eventStoreContract } from '../contract.ts';
 import type { RecordedEvent } from '../port.ts';
 import { PostgresEventStore } from './postgresEventStore.ts';
@@ -26,19 +26,10 @@ eventStoreContract('PostgreSQL', async () => {
 });
 
 describe('PostgreSQL event store: an event that commits late', () => {
-  let database: TestDatabase;
-  let store: PostgresEventStore;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 50 });
-  });
-  afterAll(async () => {
-    await store.close();
-    await database.drop();
-  });
+  const fixture = useTestEventStore({ pollIntervalMs: 50 });
 
   it('is not skipped by a subscriber that already saw a later commit', async () => {
+    const { database, store } = fixture;
     const received: RecordedEvent[] = [];
     const controller = new AbortController();
     const subscription = (async () => {
