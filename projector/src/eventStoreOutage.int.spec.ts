@@ -1,27 +1,17 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '@tweeter/shared';
-import {
-  ChildService,
-  createTestDatabase,
-  freePort,
-  testNatsPrefix,
-  testNatsUrl,
-  testRedisPrefix,
-  testRedisUrl,
-  type TestDatabase,
-} from '@tweeter/shared/testing';
+import { ChildService, freePort } from '@tweeter/shared/testing';
 import { isLockHeld } from './admin/locks.ts';
 import { lockName } from './runtime/advisoryLock.ts';
 import { ProjectorProcess } from './testing/projectorProcess.ts';
+import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
 
 /**
  * EventStoreDB configured but unreachable (nothing listens on its port), with real projector and
  * command-service processes: everything answers 503 and waits, nothing fails for good, and the
  * projections' locks are not kept by a process that cannot reach the store.
  */
-let database: TestDatabase;
-let pool: Pool;
+const fixture = useProjectorTestEnv();
 let projector: ProjectorProcess | undefined;
 let commands: ChildService | undefined;
 
@@ -46,19 +36,12 @@ const poll = async <T>(
 };
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = createPool(database.url);
   const deadPort = await freePort();
-  const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: testRedisPrefix(),
-    NATS_URL: testNatsUrl(),
-    NATS_PREFIX: testNatsPrefix(),
+  const env = fixture.env({
     EVENTSTORE_CONNECTION_STRING: `esdb://127.0.0.1:${deadPort}?tls=false`,
     RATE_LIMIT_SIGNUPS_PER_HOUR: '0',
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
-  };
+  });
   projector = new ProjectorProcess(await freePort(), env);
   commands = new ChildService({
     name: 'command-service',
@@ -75,8 +58,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await projector?.kill('SIGKILL');
   await commands?.kill('SIGKILL');
-  await pool?.end();
-  await database?.drop();
 });
 
 describe('EventStoreDB unreachable', () => {
@@ -123,7 +104,7 @@ describe('EventStoreDB unreachable', () => {
     // The runner gives its lock up while it waits: a standby (here, this test) can take it.
     const [first] = status;
     const name = lockName(first!.name, first!.copy);
-    const standby = new pg.Client({ connectionString: database.url });
+    const standby = new pg.Client({ connectionString: fixture.database.url });
     await standby.connect();
     try {
       await poll(
@@ -137,7 +118,7 @@ describe('EventStoreDB unreachable', () => {
         },
         15_000,
       );
-      expect(await isLockHeld(pool, name)).toBe(true);
+      expect(await isLockHeld(fixture.pool, name)).toBe(true);
       // The projector sees the holder and stands by for that projection; the others keep waiting.
       await projector!.waitFor(
         (s) => s.some((p) => p.name === first!.name && p.state === 'standby'),
