@@ -9,7 +9,7 @@ import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.
 import { ProjectorProcess } from './testing/projectorProcess.ts';
 import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
 import { ReferenceModel } from './testing/referenceModel.ts';
-import { snapshotReadModel, snapshotTimelines } from './testing/snapshots.ts';
+import { snapshotReadModel, snapshotTimelines } from './verification/snapshots.ts';
 import { buildWorkload, seededRandom } from './testing/syntheticLog.ts';
 
 const threshold = 25;

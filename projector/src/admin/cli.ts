@@ -11,7 +11,7 @@ import { rebuildProjection } from './rebuild.ts';
 import { replayProjection } from './replay.ts';
 import { resetProjection } from './reset.ts';
 import { collectStatus, formatStatus } from './status.ts';
-import { summarize } from './compare.ts';
+import { summarize } from '../verification/compare.ts';
 import { verifyProjection } from './verify.ts';
 
 // tweeter-admin: operate the projections (status, reset, replay, rebuild, verify) against the

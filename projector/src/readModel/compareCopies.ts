@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { inTransaction, type Position } from '@tweeter/shared';
-import { diffRows } from '../admin/compare.ts';
+import { diffRows } from '../verification/compare.ts';
 import type { LiveSnapshot } from '../runtime/projection.ts';
-import { snapshotReadModel } from '../testing/snapshots.ts';
+import { snapshotReadModel } from '../verification/snapshots.ts';
 
 type Row = Record<string, unknown>;
 

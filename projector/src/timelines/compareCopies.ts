@@ -1,8 +1,8 @@
 import { timelineKeys } from '@tweeter/shared';
-import { diffKeys } from '../admin/compare.ts';
+import { diffKeys } from '../verification/compare.ts';
 import { AdminError } from '../admin/errors.ts';
 import type { LiveSnapshot, Projection, ProjectionDeps } from '../runtime/projection.ts';
-import { snapshotTimelines } from '../testing/snapshots.ts';
+import { snapshotTimelines } from '../verification/snapshots.ts';
 
 /**
  * `verify` of a timelines copy: the live keys at one checkpoint, compared key by key with a
