@@ -29,6 +29,7 @@ import {
   issueToken,
   PostgresEventStore,
   timelineKeys,
+  userStreamId,
 } from '@tweeter/shared';
 import {
   createTestDatabase,
@@ -88,7 +89,7 @@ try {
   const token = issueToken(readerId);
   const eventStore = await PostgresEventStore.connect({ url: database.url });
   await eventStore.append(
-    `user-${readerId}`,
+    userStreamId(readerId),
     [
       {
         id: uuidv7(),
