@@ -1,12 +1,5 @@
-import {
-  installApi,
-  createHttpApp,
-  createKysely,
-  createMetricsRegistry,
-  finishHttpApp,
-} from '@tweeter/shared';
+import { installApi, createHttpApp, createMetricsRegistry, finishHttpApp } from '@tweeter/shared';
 import type { Express } from 'express';
-import { ActiveCopiesCache } from './core/activeCopies.ts';
 import { TokenVerifier } from './core/authentication.ts';
 import { AuthorCache } from './core/authorCache.ts';
 import { ConsistencyGate } from './core/consistency.ts';
@@ -14,12 +7,12 @@ import type { QueryContext } from './core/context.ts';
 import { CursorCodec } from './core/cursor.ts';
 import type { QueryDependencies } from './core/deps.ts';
 import { createQueryMetrics } from './core/metrics.ts';
+import { ReadModelSource } from './core/readModelSource.ts';
 import { registerGettingProfile } from './gettingProfile/route.ts';
 import { registerGettingTimeline } from './gettingTimeline/route.ts';
 import { registerGettingTweet } from './gettingTweet/route.ts';
 import { registerListingFollows } from './listingFollows/route.ts';
 import { registerListingTweets } from './listingTweets/route.ts';
-import { createReadModelDb } from './readModel/database.ts';
 
 export type { QueryDependencies } from './core/deps.ts';
 
@@ -34,12 +27,13 @@ const useCases = [
 
 /**
  * The query service as an express app. It owns no data: it reads the projections (the read model
- * in PostgreSQL, the timelines in Redis) and checks tokens against the users' event streams. Every
- * dependency comes in, so tests run it in-process; main.ts wires the real ones.
+ * in PostgreSQL — from a read replica when `readPool` is given, see ReadModelSource —, the
+ * timelines in Redis) and checks tokens against the users' event streams. Every dependency comes
+ * in, so tests run it in-process; main.ts wires the real ones. Readiness is the primary's: a
+ * replica that cannot serve is read around, not a reason to take the instance out.
  */
 export function createQueryApp(deps: QueryDependencies): Express {
   const registry = createMetricsRegistry('query-service');
-  const db = createReadModelDb(deps.pool);
   const app = createHttpApp({
     name: 'query-service',
     logger: deps.logger,
@@ -54,24 +48,20 @@ export function createQueryApp(deps: QueryDependencies): Express {
   });
   const ctx: QueryContext & { authors: AuthorCache } = {
     ...deps,
-    db,
-    copies: new ActiveCopiesCache(
-      createKysely(deps.pool),
-      deps.config.ACTIVE_COPY_CACHE_MS,
-      deps.logger,
-      deps.clock,
-    ),
-    gate: new ConsistencyGate(
-      db,
-      deps.redis,
-      deps.config.CONSISTENCY_WAIT_MS,
+    source: new ReadModelSource({
+      primary: deps.pool,
+      replica: deps.readPool,
+      maxLagMs: deps.config.READ_REPLICA_MAX_LAG_MS ?? 5000,
+      copiesTtlMs: deps.config.ACTIVE_COPY_CACHE_MS,
+      logger: deps.logger,
       registry,
-      deps.clock,
-    ),
+      now: deps.clock,
+    }),
+    gate: new ConsistencyGate(deps.redis, deps.config.CONSISTENCY_WAIT_MS, registry, deps.clock),
     cursors: new CursorCodec(deps.cursorKey),
     metrics: createQueryMetrics(registry),
     tokens: new TokenVerifier(deps.eventStore),
-    authors: new AuthorCache(db, deps.config.AUTHOR_CACHE_MS, deps.clock),
+    authors: new AuthorCache(deps.config.AUTHOR_CACHE_MS, deps.clock),
   };
   installApi(app, ctx, useCases, {
     title: 'Mini Tweeter query service',

@@ -1,4 +1,4 @@
-import { environmentSchema, loadConfig } from '@tweeter/shared';
+import { environmentSchema, loadConfig, milliseconds } from '@tweeter/shared';
 import { z } from 'zod';
 
 /** The contract's variables plus the query service's own. */
@@ -18,8 +18,30 @@ export const queryEnvironmentSchema = environmentSchema.extend({
    * with X-Min-Position never use the cache, so a profile change is read-your-writes.
    */
   AUTHOR_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
-  /** Connections of the read-model pool. */
+  /** Connections of the read-model pool (and of the read replica's, when there is one). */
   QUERY_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
+  /**
+   * A streaming hot standby of DATABASE_URL's server that the read model's reads go to (profiles,
+   * follows, tweets, the timeline tail, the active-copy registry, the projection checkpoint).
+   * Without a database name (`postgres://host:5433/`): the database named in DATABASE_URL. Unset:
+   * every read goes to DATABASE_URL. Writes and the event store stay on DATABASE_URL.
+   */
+  READ_DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((value) => {
+      if (value === undefined) return true;
+      try {
+        return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be a URL starting with postgres:// or postgresql://'),
+  /**
+   * Past this replay lag (`now() - pg_last_xact_replay_timestamp()` on the replica, checked once a
+   * second) reads go to the primary until the replica has caught up again.
+   */
+  READ_REPLICA_MAX_LAG_MS: milliseconds(5000),
 });
 
 export type QueryConfig = Readonly<z.infer<typeof queryEnvironmentSchema>>;

@@ -5,6 +5,8 @@ import {
   connectRedis,
   redisServersOf,
   ensureDatabase,
+  redactUrl,
+  sameDatabaseOn,
   loadServiceSecret,
   runHttpService,
 } from '@tweeter/shared';
@@ -26,10 +28,23 @@ const pool = createPool(config.DATABASE_URL, {
   max: config.QUERY_DATABASE_POOL_SIZE,
   applicationName: 'tweeter-query-service',
 });
+// The read replica (a streaming hot standby of DATABASE_URL's server), when there is one: only
+// reads of the read model go there. A replica that refuses connections is read around quickly.
+const readUrl =
+  config.READ_DATABASE_URL && sameDatabaseOn(config.READ_DATABASE_URL, config.DATABASE_URL);
+const readPool = readUrl
+  ? createPool(readUrl, {
+      max: config.QUERY_DATABASE_POOL_SIZE,
+      applicationName: 'tweeter-query-service',
+      connectionTimeoutMillis: 2000,
+    })
+  : undefined;
+if (readUrl) logger.info({ readDatabase: redactUrl(readUrl) }, 'read replica configured');
 const redis = connectRedis(redisServersOf(config), config.REDIS_PREFIX);
 redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
 const app = createQueryApp({
   pool,
+  readPool,
   redis,
   eventStore,
   config,
@@ -46,5 +61,6 @@ await runHttpService({
     await eventStore.close();
     redis.disconnect();
     await pool.end();
+    await readPool?.end();
   },
 });

@@ -1,5 +1,11 @@
 import { PostgresEventStore, type Position } from '@tweeter/shared';
-import { useModelledStack, type ModelledApi, type ModelUser } from '@tweeter/shared/testing';
+import {
+  testPgStandbyUrl,
+  testReadsFromStandby,
+  useModelledStack,
+  type ModelledApi,
+  type ModelUser,
+} from '@tweeter/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -17,6 +23,9 @@ describe(`query service end to end (seed ${seed})`, () => {
       FANOUT_MAX_FOLLOWERS: String(fanoutMax),
       // A busy 2-core machine may need longer than the default 2 s for a large fan-out.
       CONSISTENCY_WAIT_MS: '15000',
+      // TEST_READS_FROM_STANDBY=1: the query service reads the run's standby (a server URL: the
+      // same database name), read-your-writes through X-Min-Position as ever.
+      ...(testReadsFromStandby() ? { READ_DATABASE_URL: testPgStandbyUrl()! } : {}),
     },
     seed,
   );

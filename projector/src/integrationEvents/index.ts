@@ -15,6 +15,7 @@ export const integrationEvents = defineProjection({
   create: (_copy, { config, pool, logger }) =>
     new IntegrationEventsProjection({
       natsUrl: config.NATS_URL,
+      replicas: config.NATS_STREAM_REPLICAS,
       natsPrefix: config.NATS_PREFIX,
       pool,
       logger,

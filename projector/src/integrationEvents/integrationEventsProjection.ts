@@ -1,4 +1,12 @@
-import { headers, nanos, type JetStreamClient, type NatsConnection } from 'nats';
+import {
+  headers,
+  nanos,
+  NatsError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  type PubAck,
+} from 'nats';
 import type pg from 'pg';
 import { sql } from 'kysely';
 import {
@@ -14,7 +22,13 @@ import { CheckpointMovedError, type Projection } from '../runtime/projection.ts'
 import { subjectOf, toPublicEvent } from './publicEvent.ts';
 
 export interface IntegrationEventsOptions {
+  /** NATS_URL: one server or a cluster's comma-separated list. */
   natsUrl: string;
+  /**
+   * NATS_STREAM_REPLICAS: the stream is created with it and an existing stream is changed to it;
+   * undefined creates it with 1 and leaves an existing stream's count alone.
+   */
+  replicas?: number | undefined;
   /** NATS_PREFIX: stream and subject names (natsNames). */
   natsPrefix: string;
   /** Holds the checkpoint table `projections.checkpoints`. */
@@ -30,9 +44,34 @@ export const duplicateWindowMs = 10 * 60_000;
 const encoder = new TextEncoder();
 
 /**
+ * A batch the stream did not take whole and in order (a server or stream leader went away, an
+ * election is under way, a publish of the batch was lost): it is published again from the
+ * checkpoint. It carries nats.js' no-responders code, which the projector's runner waits on.
+ */
+export class PublishInterruptedError extends Error {
+  override name = 'NatsError';
+  readonly code = '503';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** JetStream's `wrong last msg ID` (Nats-Expected-Last-Msg-Id did not hold). */
+const wrongLastMsgId = 10070;
+
+/**
  * `integration-events` → NATS JetStream. A batch is published concurrently (in order on one
  * connection), and the checkpoint is written in PostgreSQL once every publish is acked. A crash in
  * between publishes the batch again; `Nats-Msg-Id` = event id makes the broker drop the repeats.
+ *
+ * The stream holds the log's catalogue events in log order, each once. Concurrent publishes alone
+ * could break the order when a publish is lost while later ones land (a killed server, a stream
+ * leader election on a cluster): so the batch's first event is published on its own, and every
+ * later one with `Nats-Expected-Last-Msg-Id` = its predecessor's event id. A message after a lost
+ * (or a foreign) one is then refused rather than stored out of order, and the batch is published
+ * again: the broker answers the ones it has as duplicates (it checks the message id before the
+ * expectation) and takes the rest in order. Every replica tracks the last message id as it
+ * applies, and rebuilds it at start, so a new stream leader holds the same chain.
  */
 export class IntegrationEventsProjection implements Projection {
   readonly name = 'integration-events' as const;
@@ -74,20 +113,54 @@ export class IntegrationEventsProjection implements Projection {
       [this.name, this.copy],
     );
     const nc = await this.connection();
-    const jsm = await nc.jetstreamManager();
+    await this.ensureStream(await nc.jetstreamManager());
+  }
+
+  /** Creates the stream, or brings an existing one to NATS_STREAM_REPLICAS when that is set. */
+  private async ensureStream(jsm: JetStreamManager): Promise<void> {
+    const { replicas, logger } = this.options;
+    let existing;
     try {
-      await jsm.streams.info(this.copy);
+      existing = await jsm.streams.info(this.copy);
     } catch (error) {
       if (!/stream not found/i.test((error as Error).message)) throw error;
+    }
+    if (!existing) {
       try {
         await jsm.streams.add({
           name: this.copy,
           subjects: [`${this.subjectPrefix}.>`],
           duplicate_window: nanos(duplicateWindowMs),
+          num_replicas: replicas ?? 1,
         });
+        return;
       } catch (addError) {
-        if (!/already in use|exists/i.test((addError as Error).message)) throw addError;
+        const message = (addError as Error).message;
+        if (/replicas > 1 not supported/i.test(message))
+          throw new Error(
+            `NATS_STREAM_REPLICAS=${String(replicas)} needs a JetStream cluster, but the NATS server is not clustered (${message}): set NATS_STREAM_REPLICAS=1 or point NATS_URL at a cluster`,
+            { cause: addError },
+          );
+        if (!/already in use|exists/i.test(message)) throw addError;
+        existing = await jsm.streams.info(this.copy); // another starter created it meanwhile
       }
+    }
+    const current = existing.config.num_replicas || 1;
+    if (replicas === undefined || current === replicas) return;
+    // JetStream moves a clustered stream to another replica count in place (and its consumers
+    // that follow the stream's count with it); the messages and their ids stay.
+    try {
+      await jsm.streams.update(this.copy, { ...existing.config, num_replicas: replicas });
+      logger.warn(
+        { stream: this.copy, from: current, to: replicas },
+        'integration-events stream replica count changed to NATS_STREAM_REPLICAS',
+      );
+    } catch (error) {
+      // Publishing still works on the stream as it is: say so loudly and carry on.
+      logger.error(
+        { err: error, stream: this.copy, replicas: current, wanted: replicas },
+        `integration-events stream keeps ${current} replica(s): NATS refused to change it to NATS_STREAM_REPLICAS=${replicas}`,
+      );
     }
   }
 
@@ -100,22 +173,7 @@ export class IntegrationEventsProjection implements Projection {
   }
 
   async apply(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void> {
-    if (events.length > 0) {
-      await this.connection();
-      const js = this.js!;
-      const timeout = this.options.publishTimeoutMs ?? 5000;
-      await Promise.all(
-        events.map((event) => {
-          const h = headers();
-          h.set('Tweeter-Position', event.position);
-          return js.publish(
-            subjectOf(this.subjectPrefix, event),
-            encoder.encode(JSON.stringify(toPublicEvent(event))),
-            { msgID: event.id, headers: h, timeout },
-          );
-        }),
-      );
-    }
+    if (events.length > 0) await this.publishInOrder(events);
     const result = await this.options.pool.query(
       `UPDATE projections.checkpoints SET position = $3, updated_at = now()
        WHERE projection = $1 AND copy = $2 AND position IS NOT DISTINCT FROM $4`,
@@ -123,6 +181,44 @@ export class IntegrationEventsProjection implements Projection {
     );
     if (result.rowCount !== 1)
       throw new CheckpointMovedError(this.name, from, await this.checkpoint());
+  }
+
+  /** Publishes the batch so that the stream takes it whole and in order, or throws. */
+  private async publishInOrder(events: DecodedEvent[]): Promise<void> {
+    await this.connection();
+    const js = this.js!;
+    const timeout = this.options.publishTimeoutMs ?? 5000;
+    const publish = (event: DecodedEvent, previous?: DecodedEvent): Promise<PubAck> => {
+      const h = headers();
+      h.set('Tweeter-Position', event.position);
+      return js.publish(
+        subjectOf(this.subjectPrefix, event),
+        encoder.encode(JSON.stringify(toPublicEvent(event))),
+        {
+          msgID: event.id,
+          headers: h,
+          timeout,
+          ...(previous ? { expect: { lastMsgID: previous.id } } : {}),
+        },
+      );
+    };
+    const [first, ...rest] = events;
+    // Alone, so nothing can land before it.
+    await publish(first!).catch((error: unknown) => {
+      throw interrupted(error, first!);
+    });
+    const results = await Promise.allSettled(
+      rest.map((event, index) => publish(event, events[index])),
+    );
+    const failed = results.findIndex((result) => result.status === 'rejected');
+    if (failed === -1) return;
+    const reason: unknown = (results[failed] as PromiseRejectedResult).reason;
+    if (apiErrorCode(reason) === wrongLastMsgId)
+      this.options.logger.warn(
+        { stream: this.copy, event: rest[failed]!.id, position: rest[failed]!.position },
+        'integration-events: the stream does not end with the event before this one (a lost publish, a new stream leader, or another publisher); publishing the batch again',
+      );
+    throw interrupted(reason, rest[failed]!);
   }
 
   /** Empties the stream and forgets the checkpoint: everything is published again. */
@@ -141,4 +237,23 @@ export class IntegrationEventsProjection implements Projection {
     this.nc = undefined;
     await nc?.close().catch(() => undefined);
   }
+}
+
+const apiErrorCode = (error: unknown): number | undefined =>
+  error instanceof NatsError ? error.api_error?.err_code : undefined;
+
+/**
+ * A failed publish as the runner should see it: JetStream refusing for now (a 5xx such as
+ * `JetStream system temporarily unavailable`, or a broken chain) becomes a PublishInterruptedError
+ * to wait on; nats.js' own timeouts and disconnects stay as they are (the runner waits on them);
+ * anything else (e.g. a message too large) is about the event and stays as it is too.
+ */
+function interrupted(error: unknown, event: DecodedEvent): unknown {
+  if (!(error instanceof NatsError) || !error.api_error) return error;
+  const { code, err_code: errCode } = error.api_error;
+  if (errCode !== wrongLastMsgId && code < 500) return error;
+  return new PublishInterruptedError(
+    `JetStream did not take event ${event.id} at ${event.position} in order: ${error.message}`,
+    { cause: error },
+  );
 }

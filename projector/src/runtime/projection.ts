@@ -47,7 +47,12 @@ export interface CopiedProjection extends Projection {
 export interface ProjectionDeps {
   config: Pick<
     Config,
-    'REDIS_URL' | 'REDIS_PREFIX' | 'NATS_URL' | 'NATS_PREFIX' | 'FANOUT_MAX_FOLLOWERS'
+    | 'REDIS_URL'
+    | 'REDIS_PREFIX'
+    | 'NATS_URL'
+    | 'NATS_PREFIX'
+    | 'NATS_STREAM_REPLICAS'
+    | 'FANOUT_MAX_FOLLOWERS'
   >;
   /** The read model's and the checkpoints' database. */
   pool: pg.Pool;

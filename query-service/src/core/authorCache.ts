@@ -10,7 +10,6 @@ export class AuthorCache {
   private readonly entries = new Map<string, { author: AuthorRow; at: number }>();
 
   constructor(
-    private readonly db: ReadModelDb,
     private readonly ttlMs: number,
     private readonly now: () => number,
     private readonly maxEntries = 100_000,
@@ -18,6 +17,8 @@ export class AuthorCache {
 
   /** The authors that exist in the read model, by id. */
   async get(
+    /** The server the request reads from (a miss is read there). */
+    db: ReadModelDb,
     schema: string,
     ids: readonly string[],
     fresh: boolean,
@@ -31,7 +32,7 @@ export class AuthorCache {
       else missing.push(id);
     }
     if (missing.length === 0) return found;
-    const rows = await authorsById(copyOf(this.db, schema), missing);
+    const rows = await authorsById(copyOf(db, schema), missing);
     if (this.entries.size + rows.length > this.maxEntries) this.entries.clear();
     for (const row of rows) {
       found.set(row.id, row);

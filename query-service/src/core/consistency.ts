@@ -1,8 +1,9 @@
 import { Problem, type RedisClient } from '@tweeter/shared';
 import { Histogram, type Registry } from 'prom-client';
 import type { LiveCopies } from './activeCopies.ts';
+import type { ReadModelServer } from './readModelSource.ts';
 import { checkpointOf } from '../readModel/checkpoint.repository.ts';
-import { copyOf, type ReadModelDb } from '../readModel/database.ts';
+import { copyOf } from '../readModel/database.ts';
 
 /** What a request reads, and so which checkpoints a read-your-writes wait watches. */
 export type ReadSource = 'read-model' | 'timelines';
@@ -21,6 +22,11 @@ interface Standing {
  * and one poll per projection copy is shared by every waiting request, so a burst of waiters costs
  * one query and one Redis round trip per interval. A position already known to be passed costs
  * nothing: checkpoints only move forward (a reset moves them back, hence the short trust window).
+ *
+ * The read model's checkpoint is read from the server the page is then read from (a read replica
+ * or the primary): the checkpoint row is written in the same transaction as the rows it covers and
+ * replicated with them, so a replica whose checkpoint has passed the position has replayed those
+ * rows too, and one that has not is never read for that request.
  */
 export class ConsistencyGate {
   private readonly known = new Map<string, Standing>();
@@ -28,7 +34,6 @@ export class ConsistencyGate {
   private readonly waits: Histogram;
 
   constructor(
-    private readonly db: ReadModelDb,
     private readonly redis: RedisClient,
     private readonly waitMs: number,
     registry: Registry,
@@ -37,20 +42,36 @@ export class ConsistencyGate {
   ) {
     this.waits = new Histogram({
       name: 'query_consistency_wait_seconds',
-      help: 'Time requests with X-Min-Position waited for the projections, by outcome',
+      help:
+        'Time requests with X-Min-Position waited for the projections, by outcome (replica-behind: ' +
+        'the read replica had not replayed the position in time, the primary was asked next)',
       labelNames: ['outcome'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers: [registry],
     });
   }
 
-  async waitFor(position: string, sources: readonly ReadSource[], copies: LiveCopies) {
+  /** When a request that starts now must have its answer (a retry on the primary keeps it). */
+  deadline(): number {
+    return this.now() + this.waitMs;
+  }
+
+  /**
+   * Returns once every source has passed `position` on `server` (the read model's checkpoint as
+   * that server has it); at `deadline` a consistency-timeout. Always looks at least once.
+   */
+  async waitFor(
+    position: string,
+    sources: readonly ReadSource[],
+    copies: LiveCopies,
+    server: ReadModelServer,
+    deadline: number = this.deadline(),
+  ) {
     const started = this.now();
-    const deadline = started + this.waitMs;
     let pause = 2;
     for (;;) {
       const standings = await Promise.all(
-        sources.map((source) => this.standing(source, copies, position)),
+        sources.map((source) => this.standing(source, copies, server, position)),
       );
       if (standings.every((s) => passed(s, position))) {
         this.waits.observe({ outcome: 'passed' }, (this.now() - started) / 1000);
@@ -58,7 +79,8 @@ export class ConsistencyGate {
       }
       const left = deadline - this.now();
       if (left <= 0) {
-        this.waits.observe({ outcome: 'timeout' }, (this.now() - started) / 1000);
+        const outcome = server.name === 'replica' ? 'replica-behind' : 'timeout';
+        this.waits.observe({ outcome }, (this.now() - started) / 1000);
         throw new Problem(
           'consistency-timeout',
           `The projections have not reached position ${position} within ${this.waitMs} ms; retry shortly`,
@@ -70,14 +92,21 @@ export class ConsistencyGate {
     }
   }
 
-  private async standing(source: ReadSource, copies: LiveCopies, position: string) {
+  private async standing(
+    source: ReadSource,
+    copies: LiveCopies,
+    server: ReadModelServer,
+    position: string,
+  ) {
     const key =
-      source === 'read-model' ? `rm:${copies.readModel}` : `tl:${copies.timelines.namespace}`;
+      source === 'read-model'
+        ? `rm:${server.name}:${copies.readModel}`
+        : `tl:${copies.timelines.namespace}`;
     const known = this.known.get(key);
     if (known && passed(known, position) && this.now() - known.at < this.trustMs) return known;
     let poll = this.polls.get(key);
     if (!poll) {
-      poll = this.poll(source, copies).finally(() => this.polls.delete(key));
+      poll = this.poll(source, copies, server).finally(() => this.polls.delete(key));
       this.polls.set(key, poll);
     }
     const standing = await poll;
@@ -85,11 +114,15 @@ export class ConsistencyGate {
     return standing;
   }
 
-  private async poll(source: ReadSource, copies: LiveCopies): Promise<Standing> {
+  private async poll(
+    source: ReadSource,
+    copies: LiveCopies,
+    server: ReadModelServer,
+  ): Promise<Standing> {
     switch (source) {
       case 'read-model':
         return {
-          checkpoint: await checkpointOf(copyOf(this.db, copies.readModel)),
+          checkpoint: await checkpointOf(copyOf(server.db, copies.readModel)),
           read: true,
           at: this.now(),
         };

@@ -11,7 +11,7 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { ReadModelCopy } from '../readModel/database.ts';
 import { userExists } from '../readModel/users.repository.ts';
-import { prepareRead, type QueryContext } from './context.ts';
+import { withRead, type QueryContext } from './context.ts';
 import type { ListingKind } from './cursor.ts';
 import { idPathParams, minPositionHeader, pathIdOf } from './params.ts';
 
@@ -36,11 +36,12 @@ export function listingHandler<Row, Item>(
   return async (req: Request, res: Response) => {
     const userId = pathIdOf(req);
     const page = listingPageOf(ctx, req, kind, userId);
-    const { readModel } = await prepareRead(ctx, req, ['read-model']);
-    const [exists, rows] = await Promise.all([
-      userExists(readModel, userId),
-      spec.fetch(readModel, userId, page.after, page.limit + 1),
-    ]);
+    const [exists, rows] = await withRead(ctx, req, ['read-model'], ({ readModel }) =>
+      Promise.all([
+        userExists(readModel, userId),
+        spec.fetch(readModel, userId, page.after, page.limit + 1),
+      ]),
+    );
     if (!exists) throw notFound(`No user has the id ${userId}`);
     const cursorAfter = (row: Row) => ctx.cursors.encode(kind, userId, spec.positionOf(row));
     sendPage(res, pageOf(rows, page.limit, spec.toItem, cursorAfter), pathOf(req), page.limit);

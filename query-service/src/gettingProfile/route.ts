@@ -1,6 +1,6 @@
 import { notFound, parseOr400, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
 import type { Router } from 'express';
-import { prepareRead, type QueryContext } from '../core/context.ts';
+import { withRead, type QueryContext } from '../core/context.ts';
 import { idPathParams, minPositionHeader, pathIdOf, usernamePathParams } from '../core/params.ts';
 import { profileView, userProfileSchema } from '../core/views.ts';
 import { userById, userByUsername } from '../readModel/users.repository.ts';
@@ -8,16 +8,18 @@ import { userById, userByUsername } from '../readModel/users.repository.ts';
 export function registerGettingProfile(router: Router, ctx: QueryContext, api: OpenAPIRegistry) {
   router.get('/users/by-username/:username', async (req, res) => {
     const { username } = parseOr400(usernamePathParams, req.params, 'path');
-    const { readModel } = await prepareRead(ctx, req, ['read-model']);
-    const user = await userByUsername(readModel, username);
+    const user = await withRead(ctx, req, ['read-model'], ({ readModel }) =>
+      userByUsername(readModel, username),
+    );
     if (!user) throw notFound(`No user is named ${username}`);
     res.json(profileView(user));
   });
 
   router.get('/users/:id', async (req, res) => {
     const id = pathIdOf(req);
-    const { readModel } = await prepareRead(ctx, req, ['read-model']);
-    const user = await userById(readModel, id);
+    const user = await withRead(ctx, req, ['read-model'], ({ readModel }) =>
+      userById(readModel, id),
+    );
     if (!user) throw notFound(`No user has the id ${id}`);
     res.json(profileView(user));
   });

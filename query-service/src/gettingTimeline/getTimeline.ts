@@ -21,6 +21,7 @@ import { needsTail, pageWindow, tailStart, type Entry } from './timelineMerge.ts
 
 export interface TimelineDeps {
   redis: RedisClient;
+  /** The server this request reads the read model from (see ReadModelSource). */
   db: ReadModelDb;
   authors: AuthorCache;
   metrics: QueryMetrics;
@@ -165,6 +166,7 @@ async function resolve(
   });
   const [authors, recovered] = await Promise.all([
     deps.authors.get(
+      deps.db,
       copies.readModel,
       found.map((b) => b.authorId),
       fresh,

@@ -1,7 +1,7 @@
 import { bearerSecurity, problemResponses, sendPage, type OpenAPIRegistry } from '@tweeter/shared';
 import type { Router } from 'express';
 import type { AuthorCache } from '../core/authorCache.ts';
-import { prepareRead, type QueryContext } from '../core/context.ts';
+import { withRead, type QueryContext } from '../core/context.ts';
 import { listingPageOf, listingRequest, pageResponse, pathOf } from '../core/listings.ts';
 import { pathIdOf } from '../core/params.ts';
 import { tweetPageSchema } from '../core/views.ts';
@@ -18,11 +18,14 @@ export function registerGettingTimeline(
     // Nothing is read for a request whose token does not even name the owner (thrown above).
     const reading = (async () => {
       const page = listingPageOf(ctx, req, 'timeline', userId);
-      const { copies, minPosition } = await prepareRead(ctx, req, ['read-model', 'timelines']);
-      return {
-        page,
-        result: await getTimeline(ctx, copies, userId, page.after, page.limit, minPosition),
-      };
+      const result = await withRead(
+        ctx,
+        req,
+        ['read-model', 'timelines'],
+        ({ copies, db, minPosition }) =>
+          getTimeline({ ...ctx, db }, copies, userId, page.after, page.limit, minPosition),
+      );
+      return { page, result };
     })();
     // The page is read while the token is checked against the event store (two waits in
     // parallel, not in a row); it is sent only once the token proved valid, and auth errors win.

@@ -1,6 +1,6 @@
 import { notFound, problemResponses, type OpenAPIRegistry } from '@tweeter/shared';
 import type { Router } from 'express';
-import { prepareRead, type QueryContext } from '../core/context.ts';
+import { withRead, type QueryContext } from '../core/context.ts';
 import { idPathParams, minPositionHeader, pathIdOf } from '../core/params.ts';
 import { tweetSchema, tweetView } from '../core/views.ts';
 import { tweetById } from '../readModel/tweets.repository.ts';
@@ -8,8 +8,9 @@ import { tweetById } from '../readModel/tweets.repository.ts';
 export function registerGettingTweet(router: Router, ctx: QueryContext, api: OpenAPIRegistry) {
   router.get('/tweets/:id', async (req, res) => {
     const id = pathIdOf(req);
-    const { readModel } = await prepareRead(ctx, req, ['read-model']);
-    const tweet = await tweetById(readModel, id);
+    const tweet = await withRead(ctx, req, ['read-model'], ({ readModel }) =>
+      tweetById(readModel, id),
+    );
     if (!tweet) throw notFound(`No tweet has the id ${id}`);
     res.json(tweetView(tweet));
   });

@@ -5,6 +5,7 @@ import {
   type Pool,
   type ReadModelDatabase,
 } from '@tweeter/shared';
+import type { PoolClient } from 'pg';
 import {
   sql,
   Kysely,
@@ -57,9 +58,10 @@ export const copyOf = (db: ReadModelDb, schema: string): ReadModelCopy => db.wit
  *   the text, so each copy has statements of its own; the statements are few (one per repository
  *   function and copy).
  * - a copy that does not exist yet (42P01 undefined table, 3F000 invalid schema: the projector has
- *   not created it) is a 503 with Retry-After, not a 500.
+ *   not created it) is a 503 with Retry-After, not a 500. On a read replica (`replica: true`) the
+ *   error stays as it is: the copy may exist on the primary already, where the read is retried.
  */
-export function createReadModelDb(pool: Pool): ReadModelDb {
+export function createReadModelDb(pool: Pool, options: { replica?: boolean } = {}): ReadModelDb {
   const clients = new WeakMap<object, PostgresPoolClient>();
   const names = new Map<string, string>();
   const nameOf = (text: string): string => {
@@ -71,9 +73,17 @@ export function createReadModelDb(pool: Pool): ReadModelDb {
     }
     return name;
   };
+  // On a replica every error is a ReplicaError (its code kept), so the caller can tell a failing
+  // replica from anything else a request may run into, and retry on the primary.
+  const fromReplica = (error: unknown) => (options.replica ? new ReplicaError(error) : error);
   const namedStatements: PostgresPool = {
     async connect() {
-      const client = await pool.connect();
+      let client: PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw fromReplica(error);
+      }
       let wrapped = clients.get(client);
       if (!wrapped) {
         wrapped = {
@@ -82,9 +92,9 @@ export function createReadModelDb(pool: Pool): ReadModelDb {
               return await client.query({ name: nameOf(text), text, values: [...values] });
             } catch (error) {
               const code = (error as { code?: string }).code;
-              if (code === '42P01' || code === '3F000')
+              if (!options.replica && (code === '42P01' || code === '3F000'))
                 throw unavailable('The read model is not set up yet; try again shortly', 2);
-              throw error;
+              throw fromReplica(error);
             }
           }) as unknown as PostgresPoolClient['query'],
           release: (destroy) => client.release(destroy),
@@ -97,4 +107,19 @@ export function createReadModelDb(pool: Pool): ReadModelDb {
     end: () => Promise.resolve(),
   };
   return new Kysely<ReadModelDatabase>({ dialect: new PostgresDialect({ pool: namedStatements }) });
+}
+
+/**
+ * An error of a statement (or connection) on the read replica: `cause` is the driver's error,
+ * `code` its SQLSTATE or errno. The read that met it is retried on the primary.
+ */
+export class ReplicaError extends Error {
+  override name = 'ReplicaError';
+  readonly code: string | undefined;
+
+  constructor(cause: unknown) {
+    super(`read replica: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    const code = (cause as { code?: unknown } | null)?.code;
+    this.code = typeof code === 'string' ? code : undefined;
+  }
 }

@@ -10,6 +10,7 @@ import {
   listen,
   PostgresEventStore,
   type DecodedEvent,
+  type Logger,
   type Pool,
   type Position,
   type Redis,
@@ -20,8 +21,12 @@ import {
   appendSignedUpUser,
   createTestDatabase,
   deleteRedisKeys,
+  standbyCopyOf,
+  testPgStandbyUrl,
+  testReadsFromStandby,
   testRedisPrefix,
   testRedisUrl,
+  waitForStandbyReplay,
   type TestDatabase,
 } from '@tweeter/shared/testing';
 import { v7 as uuidv7 } from 'uuid';
@@ -35,10 +40,23 @@ export interface TestUser {
   token: string;
 }
 
+/**
+ * Where the service under test reads its read model: a standby server (a URL without database,
+ * whose copy of the test database is read), how far it may lag, and whether the harness waits for
+ * the standby to replay everything before each of its reads (`get`, `all`), so that a suite
+ * written for the primary reads the same from the standby.
+ */
+export interface ReadReplicaOptions {
+  standbyUrl: string;
+  maxLagMs?: number;
+  syncBeforeReads?: boolean;
+}
+
 /** The query app on a free loopback port, with test settings (no caches to wait out, quiet logs). */
 async function serveQueryApp(
-  deps: { pool: Pool; redis: Redis; eventStore: PostgresEventStore },
+  deps: { pool: Pool; readPool?: Pool | undefined; redis: Redis; eventStore: PostgresEventStore },
   consistencyWaitMs: number,
+  options: { maxLagMs?: number | undefined; logger?: Logger | undefined } = {},
 ): Promise<{ server: Server; baseUrl: string }> {
   const app = createQueryApp({
     ...deps,
@@ -46,8 +64,10 @@ async function serveQueryApp(
       CONSISTENCY_WAIT_MS: consistencyWaitMs,
       ACTIVE_COPY_CACHE_MS: 0,
       AUTHOR_CACHE_MS: 1000,
+      ...(options.maxLagMs === undefined ? {} : { READ_REPLICA_MAX_LAG_MS: options.maxLagMs }),
     },
-    logger: createLogger('query-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger:
+      options.logger ?? createLogger('query-service-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
     clock: Date.now,
     cursorKey: randomBytes(32),
   });
@@ -75,19 +95,45 @@ export class QueryServiceUnderTest {
     private readonly server: Server,
     readonly baseUrl: string,
     private readonly fanoutMaxFollowers: number,
+    /** The standby's copy of the database, when the service reads from one. */
+    readonly readPool: Pool | undefined,
+    private readonly syncBeforeReads: boolean,
   ) {}
 
+  /**
+   * `readReplica`: read the read model from a standby (scripts/pg-standby.sh). Default: the run's
+   * standby when TEST_READS_FROM_STANDBY=1 (waiting for its replay before each read), else none;
+   * `null`: none.
+   */
   static async start(
-    options: { fanoutMaxFollowers?: number; consistencyWaitMs?: number } = {},
+    options: {
+      fanoutMaxFollowers?: number;
+      consistencyWaitMs?: number;
+      readReplica?: ReadReplicaOptions | null;
+      logger?: Logger;
+    } = {},
   ): Promise<QueryServiceUnderTest> {
+    const replica =
+      options.readReplica === undefined
+        ? testReadsFromStandby()
+          ? { standbyUrl: testPgStandbyUrl()!, syncBeforeReads: true }
+          : null
+        : options.readReplica;
     const database = await createTestDatabase();
     const eventStore = await PostgresEventStore.connect({ url: database.url });
     const pool = createPool(database.url, { max: 8 });
+    const readPool = replica
+      ? createPool(standbyCopyOf(database.url, replica.standbyUrl), {
+          max: 8,
+          connectionTimeoutMillis: 2000,
+        })
+      : undefined;
     const redisPrefix = testRedisPrefix();
     const redis = createRedis(testRedisUrl(), redisPrefix);
     const { server, baseUrl } = await serveQueryApp(
-      { pool, redis, eventStore },
+      { pool, readPool, redis, eventStore },
       options.consistencyWaitMs ?? 2000,
+      { maxLagMs: replica?.maxLagMs, logger: options.logger },
     );
     const sut = new QueryServiceUnderTest(
       database,
@@ -98,6 +144,8 @@ export class QueryServiceUnderTest {
       server,
       baseUrl,
       options.fanoutMaxFollowers ?? 10_000,
+      readPool,
+      replica?.syncBeforeReads ?? false,
     );
     await sut.useCopies('read_model', 'v1');
     return sut;
@@ -105,16 +153,18 @@ export class QueryServiceUnderTest {
 
   /**
    * Another instance of the service on the same database, e.g. with a Redis that does not answer
-   * (`redisUrl`), as a second replica behind a load balancer would be.
+   * (`redisUrl`), as a second replica behind a load balancer would be; `primaryOnly`: one that
+   * reads the primary even when this one reads a standby.
    */
-  async startAnotherInstance(options: { redisUrl: string }): Promise<{
+  async startAnotherInstance(options: { redisUrl?: string; primaryOnly?: boolean } = {}): Promise<{
     baseUrl: string;
     close(): Promise<void>;
   }> {
-    const redis = createRedis(options.redisUrl, this.redisPrefix);
+    const redis = createRedis(options.redisUrl ?? testRedisUrl(), this.redisPrefix);
     redis.on('error', () => undefined);
+    const readPool = options.primaryOnly ? undefined : this.readPool;
     const { server, baseUrl } = await serveQueryApp(
-      { pool: this.pool, redis, eventStore: this.eventStore },
+      { pool: this.pool, readPool, redis, eventStore: this.eventStore },
       2000,
     );
     return {
@@ -261,6 +311,7 @@ export class QueryServiceUnderTest {
   ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (this.syncBeforeReads) await this.standbyReplayed();
     const response = await fetch(`${this.baseUrl}${path}`, { headers });
     const text = await response.text();
     return {
@@ -286,6 +337,12 @@ export class QueryServiceUnderTest {
     return ids;
   }
 
+  /** Waits until the standby has replayed everything committed on the primary so far. */
+  async standbyReplayed(timeoutMs?: number): Promise<void> {
+    if (!this.readPool) throw new Error('this service under test reads from no standby');
+    await waitForStandbyReplay(this.pool, this.readPool, timeoutMs);
+  }
+
   /** Deletes every key under this test's prefix (a "flush" that leaves other tests alone). */
   async flushRedis(): Promise<void> {
     await deleteRedisKeys(testRedisUrl(), this.redisPrefix);
@@ -298,6 +355,7 @@ export class QueryServiceUnderTest {
     this.redis.disconnect();
     await this.eventStore.close();
     await this.pool.end();
+    await this.readPool?.end();
     await this.database.drop();
   }
 }

@@ -85,7 +85,43 @@ export const environmentSchema = z.object({
         nodes.every((node) => /^[\w.-]+:\d{1,5}$|^\[[\da-f:]+\]:\d{1,5}$/i.test(node)),
       { message: 'must be host:port,host:port,…' },
     ),
-  NATS_URL: url('nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+  /**
+   * One NATS server, or a cluster's servers comma-separated (any of them will do: the client
+   * learns the rest); each entry a nats://, tls://, ws:// or wss:// URL. Kept as the trimmed list.
+   */
+  NATS_URL: z
+    .string()
+    .default('nats://127.0.0.1:4222')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '')
+        .join(','),
+    )
+    .refine(
+      (v) =>
+        v !== '' &&
+        v.split(',').every((entry) => {
+          try {
+            return ['nats:', 'tls:', 'ws:', 'wss:'].includes(new URL(entry).protocol);
+          } catch {
+            return false;
+          }
+        }),
+      'must be a URL starting with nats:// or tls:// or ws:// or wss://, or a comma-separated list of them',
+    ),
+  /**
+   * Replicas of the integration-events stream on a JetStream cluster (3 there; 1 on a single
+   * server). Unset: a new stream gets 1 and an existing one keeps its count; set: the projector
+   * creates the stream with it and changes an existing stream's count to it.
+   */
+  NATS_STREAM_REPLICAS: z.coerce
+    .number({ error: 'must be a number of replicas, 1–5' })
+    .int('must be a whole number')
+    .min(1, 'must be 1–5')
+    .max(5, 'must be 1–5')
+    .optional(),
   NATS_PREFIX: prefix(''),
   EVENTSTORE_CONNECTION_STRING: z
     .string()

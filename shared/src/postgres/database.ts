@@ -11,6 +11,8 @@ export type Pool = pg.Pool;
 export interface PoolOptions {
   max?: number;
   applicationName?: string;
+  /** How long a new connection may take before it fails (default 5 s). */
+  connectionTimeoutMillis?: number;
 }
 
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
@@ -18,7 +20,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     connectionString: url,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tweeter',
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
@@ -155,4 +157,16 @@ export async function migrate(
       },
     );
   }
+}
+
+/**
+ * The URL of `databaseUrl`'s database on another server of the same cluster (a streaming replica
+ * holds the primary's databases under the same names): `serverUrl` as it is when it names a
+ * database itself, else `serverUrl` with the database name of `databaseUrl`.
+ */
+export function sameDatabaseOn(serverUrl: string, databaseUrl: string): string {
+  const server = new URL(serverUrl);
+  if (server.pathname.replace(/^\//, '') !== '') return serverUrl;
+  server.pathname = new URL(databaseUrl).pathname;
+  return server.toString();
 }

@@ -4,6 +4,8 @@ import { connect } from 'nats';
 import pg from 'pg';
 import {
   deleteClusterKeys,
+  deleteNatsStreams,
+  testNatsClusterUrls,
   deleteRedisKeys,
   testRedisClusterNodes,
   testDatabasePrefix,
@@ -13,7 +15,7 @@ import {
   testRunRedisPrefix,
   uniqueTag,
 } from './resources.ts';
-import { repoRoot } from './processes.ts';
+import { freePort, repoRoot } from './processes.ts';
 
 const reachable = (url: string, defaultPort: number) =>
   new Promise<boolean>((resolve) => {
@@ -69,7 +71,24 @@ export default async function setup(): Promise<() => Promise<void>> {
       );
     process.env.TEST_REDIS_CLUSTER_NODES = nodes; // inherited by the test workers
   }
+  const stopStandby = await startStandby(admin);
+  // Likewise the NATS JetStream cluster suites (scripts/nats-cluster.sh: 3 nodes on 4301–4303);
+  // TEST_NATS_CLUSTER_URLS=none skips them, saying so.
+  if (process.env.TEST_NATS_CLUSTER_URLS === 'none')
+    process.stdout.write('TEST_NATS_CLUSTER_URLS=none: the NATS cluster suites are skipped\n');
+  else if (!process.env.TEST_NATS_CLUSTER_URLS) {
+    const started = spawnSync('bash', [`${repoRoot}scripts/nats-cluster.sh`, 'start'], {
+      encoding: 'utf8',
+    });
+    const urls = /^NATS_CLUSTER_URLS=(.+)$/m.exec(started.stdout)?.[1];
+    if (started.status !== 0 || !urls)
+      throw new Error(
+        `Could not start the local NATS cluster:\n${started.stdout}${started.stderr}`,
+      );
+    process.env.TEST_NATS_CLUSTER_URLS = urls; // inherited by the test workers
+  }
   return async () => {
+    stopStandby();
     // Drop what a crashed test file of this run left behind; other runs' databases are not ours.
     const c = new pg.Client({ connectionString: admin.toString() });
     await c.connect();
@@ -91,5 +110,46 @@ export default async function setup(): Promise<() => Promise<void>> {
       if (stream.config.name.startsWith(testRunNatsPrefix())) ours.push(stream.config.name);
     for (const name of ours) await jsm.streams.delete(name);
     await nc.close();
+    const clusterUrls = testNatsClusterUrls();
+    // A cluster stopped meanwhile (scripts/nats-cluster.sh stop) took its streams with it.
+    if (clusterUrls)
+      await deleteNatsStreams(clusterUrls, testRunNatsPrefix()).catch((error: unknown) =>
+        process.stderr.write(`could not clean the NATS cluster's streams: ${String(error)}\n`),
+      );
+  };
+}
+
+/**
+ * The read-replica suites read from a streaming hot standby of the test server
+ * (scripts/pg-standby.sh), started here for this run alone — on a free port, its data under
+ * .stack/pg-standby-<run>/ — and stopped when the run ends, unless TEST_PG_STANDBY_URL names one
+ * (a server URL without a database); TEST_PG_STANDBY_URL=none skips those suites, saying so.
+ * Returns what stops the standby started here.
+ */
+async function startStandby(primary: URL): Promise<() => void> {
+  if (process.env.TEST_PG_STANDBY_URL === 'none') {
+    console.warn('TEST_PG_STANDBY_URL=none: the read-replica suites are skipped');
+    return () => undefined;
+  }
+  if (process.env.TEST_PG_STANDBY_URL) return () => undefined;
+  const env = {
+    ...process.env,
+    PG_STANDBY_PORT: String(await freePort()),
+    PG_STANDBY_DIR: `${repoRoot}.stack/pg-standby-${process.env.TWEETER_TEST_RUN}`,
+    PG_PRIMARY_HOST: primary.hostname,
+    PG_PRIMARY_PORT: primary.port || '5432',
+  };
+  const script = `${repoRoot}scripts/pg-standby.sh`;
+  const started = spawnSync('bash', [script, 'start'], { encoding: 'utf8', env, timeout: 120_000 });
+  const url = /^READ_DATABASE_URL_TEMPLATE=(.+)$/m.exec(started.stdout)?.[1];
+  if (started.status !== 0 || !url) {
+    spawnSync('bash', [script, 'stop'], { env, timeout: 120_000 });
+    throw new Error(
+      `Could not start the PostgreSQL standby (TEST_PG_STANDBY_URL=none skips its suites):\n${started.stdout}${started.stderr}`,
+    );
+  }
+  process.env.TEST_PG_STANDBY_URL = url; // inherited by the test workers
+  return () => {
+    spawnSync('bash', [script, 'stop'], { env, timeout: 120_000 });
   };
 }

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../config/config.ts';
+import { connectNats } from '../nats/nats.ts';
+import { sameDatabaseOn } from '../postgres/database.ts';
 import { connectRedis, redisMasters } from '../redis/redis.ts';
 
 /** A short random tag for names that must not collide across test files, runs and dev stacks. */
@@ -65,6 +67,15 @@ export const testRedisClusterNodes = (): string[] | undefined => {
   return nodes ? nodes.split(',').map((n) => n.trim()) : undefined;
 };
 export const testNatsUrl = (): string => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+/**
+ * The NATS JetStream cluster the cluster suites run against: its comma-separated server URLs
+ * (TEST_NATS_CLUSTER_URLS, set by the global setup from scripts/nats-cluster.sh unless the run
+ * names one), or undefined when the run skips them (TEST_NATS_CLUSTER_URLS=none).
+ */
+export const testNatsClusterUrls = (): string | undefined => {
+  const urls = process.env.TEST_NATS_CLUSTER_URLS;
+  return urls && urls !== 'none' ? urls : undefined;
+};
 /** A Redis key prefix of its own for one test file. */
 export const testRedisPrefix = (): string => `${testRunRedisPrefix()}${uniqueTag()}:`;
 /** A NATS name prefix of its own for one test file. */
@@ -102,5 +113,73 @@ export async function deleteClusterKeys(nodes: readonly string[], prefix: string
     }
   } finally {
     cluster.disconnect();
+  }
+}
+
+/**
+ * The streaming standby of the test server, as a server URL without a database (every database
+ * of the primary is on it once replayed): TEST_PG_STANDBY_URL, which the run's global setup sets
+ * (bash scripts/pg-standby.sh), or undefined when the run skips the read-replica suites.
+ */
+export const testPgStandbyUrl = (): string | undefined => {
+  const url = process.env.TEST_PG_STANDBY_URL;
+  return url && url !== 'none' ? url : undefined;
+};
+
+/**
+ * Whether the query service under test reads its read model from the standby
+ * (TEST_READS_FROM_STANDBY=1, and a standby): the existing suites, run once that way.
+ */
+export const testReadsFromStandby = (): boolean =>
+  process.env.TEST_READS_FROM_STANDBY === '1' && testPgStandbyUrl() !== undefined;
+
+/** The standby's copy of a database of the primary (`standbyUrl` defaults to the run's standby). */
+export const standbyCopyOf = (databaseUrl: string, standbyUrl = testPgStandbyUrl()): string => {
+  if (!standbyUrl) throw new Error('no standby: TEST_PG_STANDBY_URL is not set');
+  return sameDatabaseOn(standbyUrl, databaseUrl);
+};
+
+/**
+ * Waits until the standby has replayed everything the primary had committed when this was called,
+ * within `timeoutMs`: a WAL record written now (a transactional logical message, nothing else
+ * sees it, committed synchronously so that it and everything before it is flushed and sent) has
+ * been replayed. Not the flush position: the read-model projection commits with synchronous_commit off,
+ * so its commits may not be flushed yet (the WAL writer does that within wal_writer_delay); and not
+ * the bare insert position, which after a segment switch lies past anything a standby can replay
+ * until the next record. Either pool may be of any database of its server.
+ */
+export async function waitForStandbyReplay(
+  primary: pg.Pool | pg.Client,
+  standby: pg.Pool | pg.Client,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const { rows } = await primary.query<{ lsn: string }>(
+    `SELECT pg_logical_emit_message(true, 'tweeter-test-sync', '') AS lsn`,
+  );
+  const lsn = rows[0]!.lsn;
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+    const replayed = await standby.query<{ done: boolean }>(
+      'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS done',
+      [lsn],
+    );
+    if (replayed.rows[0]!.done) return;
+    if (Date.now() > deadline)
+      throw new Error(`the standby has not replayed ${lsn} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/** Deletes every JetStream stream whose name starts with `prefix` (a run's or a file's NATS prefix). */
+export async function deleteNatsStreams(url: string, prefix: string): Promise<void> {
+  const nc = await connectNats(url, 'tweeter-test-cleanup');
+  try {
+    const jsm = await nc.jetstreamManager();
+    const ours: string[] = [];
+    for await (const stream of jsm.streams.list())
+      if (stream.config.name.startsWith(prefix)) ours.push(stream.config.name);
+    for (const name of ours) await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
   }
 }

@@ -16,6 +16,8 @@ import { publicEventSchema, subjectUserOf, type PublicEvent } from './publicEven
 export const consumerName = 'webhook-dispatcher';
 /** Largest batch committed in one transaction. */
 const maxBatch = 200;
+/** How long one pull request waits on the server (idle heartbeats every half of it). */
+const pullExpiresMs = 5000;
 
 /**
  * Takes the integration events from JetStream and turns each into the deliveries of every
@@ -56,6 +58,10 @@ export class Intake {
     if (!consumer) return;
     this.messages = await consumer.consume({
       max_messages: 1000,
+      // Each pull lives 5 s with a heartbeat every 2.5 s. A pull is not replicated: when the
+      // consumer's leader dies (a killed server of a cluster), the client notices the missing
+      // heartbeats within ~5 s and pulls again from the new leader, instead of after 30 s.
+      expires: pullExpiresMs,
       callback: (message) => {
         this.buffer.push(message);
         this.wake?.();
@@ -90,6 +96,8 @@ export class Intake {
             .where('deleted_at', 'is', null)
             .executeTakeFirst();
           const start = oldest?.oldest ? new Date(oldest.oldest) : this.ctx.clock();
+          // No num_replicas: the consumer has the stream's replica count (NATS_STREAM_REPLICAS,
+          // set by the projector), and follows it when the stream's count changes.
           await jsm.consumers.add(stream, {
             durable_name: consumerName,
             ack_policy: AckPolicy.Explicit,
@@ -103,10 +111,14 @@ export class Intake {
         return await this.nc.jetstream().consumers.get(stream, consumerName);
       } catch (error) {
         const message = (error as Error).message;
-        if (!/stream not found|already in use|exists/i.test(message)) throw error;
-        if (!waitingLogged && /stream not found/i.test(message)) {
-          this.ctx.logger.info({ stream }, 'waiting for the integration-events stream');
+        if (/stream not found/i.test(message)) {
+          if (!waitingLogged)
+            this.ctx.logger.info({ stream }, 'waiting for the integration-events stream');
           waitingLogged = true;
+        } else if (!/already in use|exists/i.test(message)) {
+          // NATS unreachable, or a cluster without a JetStream leader for the moment (a killed
+          // server, an election): try again rather than leave the intake stopped.
+          this.ctx.logger.warn({ err: error, stream }, 'intake could not reach its consumer yet');
         }
         await sleep(1000);
       }
