@@ -24,10 +24,11 @@ monitor_port() { echo $((base + 4000 + $1 - 1)); }
 urls=$(for n in "${nodes[@]}"; do printf 'nats://127.0.0.1:%s,' "$(client_port "$n")"; done)
 urls=${urls%,}
 
-node_pid() { # the pid of node $1 when it is running
+node_pid() { # the pid of node $1 when it is running (started from this checkout or another)
   local pid
-  pid=$(cat "$dir/$1/nats.pid" 2>/dev/null) || return 1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  pid=$(cat "$dir/$1/nats.pid" 2>/dev/null) || pid=
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; return 0; fi
+  pgrep -f -- "nats-server .*-p $(client_port "$1") -n tweeter-nats-$1 " | head -1 | grep .
 }
 
 jsz() { curl -s --max-time 2 "http://127.0.0.1:$(monitor_port "$1")/jsz" 2>/dev/null; }
@@ -127,6 +128,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   urls) echo "$urls" ;;
+  pid) node_pid "${2:-}" || { echo "node ${2:-} is not running" >&2; exit 1; } ;;
   start-node)
     [[ ${2:-} =~ ^[123]$ ]] || { echo "usage: $0 start-node 1|2|3" >&2; exit 2; }
     start_node "$2"

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +42,6 @@ const script = `${repoRoot}scripts/nats-cluster.sh`;
 const localCluster =
   clusterUrls !== undefined &&
   execFileSync('bash', [script, 'urls'], { encoding: 'utf8' }).trim() === clusterUrls;
-const nodeDir = (node: string) => `${repoRoot}.stack/nats-cluster/${node}`;
 
 const tweets = 300;
 const postingMs = 10_000;
@@ -153,12 +152,16 @@ describe.skipIf(!localCluster)(
     let store: EventStore | undefined;
     const services: ServiceProcess[] = [];
     let killed: string | undefined;
+    let killedArgv: string[] | undefined;
     let failed = false;
 
     afterAll(async () => {
       if (failed) printOutputs(services);
       await Promise.all(services.map((service) => service.stop()));
-      if (killed) execFileSync('bash', [script, 'start-node', killed], { encoding: 'utf8' });
+      if (killedArgv) {
+        spawn(killedArgv[0]!, killedArgv.slice(1), { detached: true, stdio: 'ignore' }).unref();
+        execFileSync('bash', [script, 'start'], { encoding: 'utf8' }); // waits until it rejoined
+      }
       await nc?.close();
       await store?.close();
       await receiver?.close();
@@ -262,7 +265,12 @@ describe.skipIf(!localCluster)(
               const leader = (await jsm.streams.info(stream)).cluster?.leader ?? '';
               const node = /^tweeter-nats-([123])$/.exec(leader)?.[1];
               if (!node) throw new Error(`unexpected stream leader ${leader}`);
-              const pid = Number(readFileSync(`${nodeDir(node)}/nats.pid`, 'utf8').trim());
+              const pid = Number(
+                execFileSync('bash', [script, 'pid', node], { encoding: 'utf8' }).trim(),
+              );
+              // Its own command line, to start it again on the same store afterwards (the cluster
+              // may have been started from another checkout).
+              killedArgv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
               process.kill(pid, 'SIGKILL');
               killed = node;
             })();
