@@ -1,0 +1,80 @@
+// pm2 process file of `npm run start:cluster` (scripts/cluster.sh, which sets the CLUSTER_*
+// variables below and runs `npm run build` first): several instances of each service, each one
+// compiled Node process, and nginx (deploy/nginx.conf) in front of the command and query services.
+// Restarts as in scripts/stack.config.cjs: exponential back-off from 100 ms.
+/* global process */
+const list = (name) =>
+  (process.env[name] ?? '')
+    .split(',')
+    .map((port) => port.trim())
+    .filter(Boolean);
+
+const node = (name, script, env) => ({
+  name,
+  script,
+  cwd: `${__dirname}/..`,
+  node_args: '--enable-source-maps',
+  exec_mode: 'fork',
+  autorestart: true,
+  exp_backoff_restart_delay: 100,
+  // Services finish their work on SIGTERM (drain requests, end a batch); give them the time.
+  kill_timeout: 12_000,
+  merge_logs: true,
+  time: false,
+  // On top of the environment start:cluster was given (pm2 passes it on).
+  env,
+});
+
+// The timelines projection does not run on a Redis Cluster yet (its batches are a MULTI across
+// users' keys), and the query service must read timelines from the Redis the projector writes
+// them to: so the projectors and the query services use the one Redis at REDIS_URL, and only the
+// command services (rate limits: one key per command, safe on a cluster) get REDIS_CLUSTER_NODES.
+const commandEnv = process.env.CLUSTER_REDIS_CLUSTER_NODES
+  ? { REDIS_CLUSTER_NODES: process.env.CLUSTER_REDIS_CLUSTER_NODES }
+  : {};
+const queryEnv = process.env.CLUSTER_READ_DATABASE_URL
+  ? { READ_DATABASE_URL: process.env.CLUSTER_READ_DATABASE_URL }
+  : {};
+
+const apps = [
+  ...list('CLUSTER_COMMAND_PORTS').map((port, i) =>
+    node(`command-${i + 1}`, 'command-service/dist/main.js', { ...commandEnv, COMMAND_PORT: port }),
+  ),
+  ...list('CLUSTER_QUERY_PORTS').map((port, i) =>
+    node(`query-${i + 1}`, 'query-service/dist/main.js', { ...queryEnv, QUERY_PORT: port }),
+  ),
+  // Every projector runs every projection; each projection copy is one advisory lock, so the
+  // first projector to take it runs it and the others wait as standbys, taking over when it dies.
+  ...list('CLUSTER_PROJECTOR_PORTS').map((port, i) =>
+    node(`projector-${i + 1}`, 'projector/dist/main.js', { PROJECTOR_PORT: port }),
+  ),
+  node('webhooks', 'webhook-dispatcher/dist/main.js', {
+    DISPATCHER_PORT: process.env.CLUSTER_DISPATCHER_PORT,
+    // Digests read the query side through the balancer (API_URL's default would be QUERY_PORT).
+    API_URL: `http://127.0.0.1:${process.env.CLUSTER_QUERY_PORT}`,
+  }),
+];
+
+if (process.env.CLUSTER_NGINX_BIN)
+  apps.push({
+    name: 'nginx',
+    script: process.env.CLUSTER_NGINX_BIN,
+    interpreter: 'none',
+    args: [
+      '-p',
+      `${process.env.CLUSTER_NGINX_DIR}/`,
+      '-c',
+      `${process.env.CLUSTER_NGINX_DIR}/nginx.conf`,
+      '-e',
+      'logs/error.log',
+    ],
+    autorestart: true,
+    exp_backoff_restart_delay: 100,
+    // SIGQUIT: nginx's graceful shutdown (finishes the requests in flight).
+    kill_signal: 'SIGQUIT',
+    kill_timeout: 10_000,
+    merge_logs: true,
+    time: false,
+  });
+
+module.exports = { apps };
