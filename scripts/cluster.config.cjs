@@ -9,21 +9,8 @@ const list = (name) =>
     .map((port) => port.trim())
     .filter(Boolean);
 
-const node = (name, script, env) => ({
-  name,
-  script,
-  cwd: `${__dirname}/..`,
-  node_args: '--enable-source-maps',
-  exec_mode: 'fork',
-  autorestart: true,
-  exp_backoff_restart_delay: 100,
-  // Services finish their work on SIGTERM (drain requests, end a batch); give them the time.
-  kill_timeout: 12_000,
-  merge_logs: true,
-  time: false,
-  // On top of the environment start:cluster was given (pm2 passes it on).
-  env,
-});
+// The same app definition as `npm start`'s.
+const { nodeApp: node } = require('./stack.config.cjs');
 
 // The timelines projection does not run on a Redis Cluster yet (its batches are a MULTI across
 // users' keys), and the query service must read timelines from the Redis the projector writes
