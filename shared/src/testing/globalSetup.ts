@@ -57,36 +57,21 @@ export default async function setup(): Promise<() => Promise<void>> {
       `Integration tests need ${missing.join(', ')}. Start them with: npm run services:ensure`,
     );
   }
-  // The cluster suites run on a real local Redis Cluster (scripts/redis-cluster.sh), started here
-  // unless the run names one; TEST_REDIS_CLUSTER_NODES=none skips them, saying so.
-  if (process.env.TEST_REDIS_CLUSTER_NODES === 'none') delete process.env.TEST_REDIS_CLUSTER_NODES;
-  else if (!process.env.TEST_REDIS_CLUSTER_NODES) {
-    const started = spawnSync('bash', [`${repoRoot}scripts/redis-cluster.sh`, 'start'], {
-      encoding: 'utf8',
-    });
-    const nodes = /^REDIS_CLUSTER_NODES=(.+)$/m.exec(started.stdout)?.[1];
-    if (started.status !== 0 || !nodes)
-      throw new Error(
-        `Could not start the local Redis Cluster:\n${started.stdout}${started.stderr}`,
-      );
-    process.env.TEST_REDIS_CLUSTER_NODES = nodes; // inherited by the test workers
-  }
+  // The cluster suites run on real local clusters started here from the project's scripts, unless
+  // the run names one; `<variable>=none` skips those suites, saying so.
+  startLocalCluster(
+    'the local Redis Cluster',
+    'redis-cluster.sh',
+    'REDIS_CLUSTER_NODES',
+    'TEST_REDIS_CLUSTER_NODES',
+  );
   const stopStandby = await startStandby(admin);
-  // Likewise the NATS JetStream cluster suites (scripts/nats-cluster.sh: 3 nodes on 4301–4303);
-  // TEST_NATS_CLUSTER_URLS=none skips them, saying so.
-  if (process.env.TEST_NATS_CLUSTER_URLS === 'none')
-    process.stdout.write('TEST_NATS_CLUSTER_URLS=none: the NATS cluster suites are skipped\n');
-  else if (!process.env.TEST_NATS_CLUSTER_URLS) {
-    const started = spawnSync('bash', [`${repoRoot}scripts/nats-cluster.sh`, 'start'], {
-      encoding: 'utf8',
-    });
-    const urls = /^NATS_CLUSTER_URLS=(.+)$/m.exec(started.stdout)?.[1];
-    if (started.status !== 0 || !urls)
-      throw new Error(
-        `Could not start the local NATS cluster:\n${started.stdout}${started.stderr}`,
-      );
-    process.env.TEST_NATS_CLUSTER_URLS = urls; // inherited by the test workers
-  }
+  startLocalCluster(
+    'the local NATS cluster',
+    'nats-cluster.sh',
+    'NATS_CLUSTER_URLS',
+    'TEST_NATS_CLUSTER_URLS',
+  );
   return async () => {
     stopStandby();
     // Drop what a crashed test file of this run left behind; other runs' databases are not ours.
@@ -152,4 +137,23 @@ async function startStandby(primary: URL): Promise<() => void> {
   return () => {
     spawnSync('bash', [script, 'stop'], { env, timeout: 120_000 });
   };
+}
+
+/**
+ * Runs `scripts/<script> start` and exports the servers it prints (`<printed>=…`) as `variable`
+ * to the test workers; a run that names its own servers in `variable` keeps them.
+ */
+function startLocalCluster(what: string, script: string, printed: string, variable: string): void {
+  if (process.env[variable] === 'none') {
+    process.stdout.write(`${variable}=none: the suites on ${what} are skipped\n`);
+    return;
+  }
+  if (process.env[variable]) return;
+  const started = spawnSync('bash', [`${repoRoot}scripts/${script}`, 'start'], {
+    encoding: 'utf8',
+  });
+  const servers = new RegExp(`^${printed}=(.+)$`, 'm').exec(started.stdout)?.[1];
+  if (started.status !== 0 || !servers)
+    throw new Error(`Could not start ${what}:\n${started.stdout}${started.stderr}`);
+  process.env[variable] = servers; // inherited by the test workers
 }

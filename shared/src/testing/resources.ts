@@ -64,7 +64,7 @@ export const testRedisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.
  */
 export const testRedisClusterNodes = (): string[] | undefined => {
   const nodes = process.env.TEST_REDIS_CLUSTER_NODES ?? process.env.REDIS_CLUSTER_NODES;
-  return nodes ? nodes.split(',').map((n) => n.trim()) : undefined;
+  return nodes && nodes !== 'none' ? nodes.split(',').map((n) => n.trim()) : undefined;
 };
 export const testNatsUrl = (): string => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /**
