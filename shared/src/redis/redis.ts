@@ -38,11 +38,6 @@ export function connectRedis(
   options: CreateRedisOptions = {},
 ): RedisClient {
   const { url, clusterNodes } = typeof servers === 'string' ? { url: servers } : servers;
-  const common = {
-    keyPrefix: prefix,
-    lazyConnect: options.lazyConnect ?? false,
-    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
-  };
   if (clusterNodes && clusterNodes.length > 0)
     return new Cluster(
       clusterNodes.map((node) => {
@@ -54,14 +49,14 @@ export function connectRedis(
       }),
       {
         keyPrefix: prefix,
-        lazyConnect: common.lazyConnect,
+        lazyConnect: options.lazyConnect ?? false,
         enableAutoPipelining: options.autoPipelining ?? true,
-        redisOptions: { maxRetriesPerRequest: common.maxRetriesPerRequest },
+        redisOptions: { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2 },
         // Retry the cluster as a whole while no node answers (a restart, a failover), capped.
         clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
       },
     );
-  return new Redis(url, { ...common, enableAutoPipelining: options.autoPipelining ?? true });
+  return createRedis(url, prefix, options);
 }
 
 /** The masters to scan or flush: every node of a cluster, or the one server. */
@@ -70,15 +65,11 @@ export function redisMasters(redis: RedisClient): Redis[] {
 }
 
 /** One Redis server under `prefix` (see connectRedis, which also speaks to a cluster). */
-export function createRedis(
-  url: string,
-  prefix: string,
-  options: { lazyConnect?: boolean } = {},
-): Redis {
+export function createRedis(url: string, prefix: string, options: CreateRedisOptions = {}): Redis {
   return new Redis(url, {
     keyPrefix: prefix,
     lazyConnect: options.lazyConnect ?? false,
-    maxRetriesPerRequest: 2,
-    enableAutoPipelining: true,
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
+    enableAutoPipelining: options.autoPipelining ?? true,
   });
 }
