@@ -52,7 +52,7 @@ const store = await PostgresEventStore.connect({ url: database.url, pollInterval
 const pool = createPool(database.url, { max: 10 });
 const redis = new Redis(redisUrl, { keyPrefix: prefix });
 const timelines = new TimelinesProjection({
-  redisUrl,
+  redis: { url: redisUrl },
   redisPrefix: prefix,
   version: 'bench',
   fanoutMaxFollowers: 10_000,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from 'nats';
 import { comparePositions, natsNames, timelineKeys, type Position } from '@tweeter/shared';
-import { freePort, testNatsUrl, testRedisUrl } from '@tweeter/shared/testing';
+import { freePort, testNatsUrl, testRedisServers } from '@tweeter/shared/testing';
 import { ReadModelProjection } from './readModel/readModelProjection.ts';
 import { replayToHead } from './runtime/replay.ts';
 import type { RunnerStatus } from './runtime/runner.ts';
@@ -96,9 +96,9 @@ describe('a projector killed at random moments', () => {
     expect(await snapshotReadModel(pool, 'read_model')).toEqual(
       await snapshotReadModel(pool, 'clean_read_model'),
     );
-    const live = await snapshotTimelines(testRedisUrl(), redisPrefix, timelineKeys('v1').namespace);
+    const live = await snapshotTimelines(testRedisServers(), redisPrefix, timelineKeys('v1').namespace);
     const clean = await snapshotTimelines(
-      testRedisUrl(),
+      testRedisServers(),
       redisPrefix,
       timelineKeys('clean').namespace,
     );

@@ -53,7 +53,8 @@ export interface ProjectionDeps {
     | 'NATS_PREFIX'
     | 'NATS_STREAM_REPLICAS'
     | 'FANOUT_MAX_FOLLOWERS'
-  >;
+  > &
+    Partial<Pick<Config, 'REDIS_CLUSTER_NODES'>>;
   /** The read model's and the checkpoints' database. */
   pool: pg.Pool;
   logger: Logger;

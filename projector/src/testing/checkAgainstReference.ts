@@ -1,6 +1,10 @@
 import type pg from 'pg';
-import { decodeTimelineMember, timelineKeys } from '@tweeter/shared';
-import { Redis } from 'ioredis';
+import {
+  connectRedis,
+  decodeTimelineMember,
+  timelineKeys,
+  type RedisServers,
+} from '@tweeter/shared';
 import type { ReferenceModel } from './referenceModel.ts';
 
 /**
@@ -11,7 +15,13 @@ import type { ReferenceModel } from './referenceModel.ts';
  */
 export async function differencesFromReference(
   ref: ReferenceModel,
-  target: { pool: pg.Pool; schema: string; redisUrl: string; redisPrefix: string; version: string },
+  target: {
+    pool: pg.Pool;
+    schema: string;
+    redis: RedisServers;
+    redisPrefix: string;
+    version: string;
+  },
 ): Promise<string[]> {
   const problems: string[] = [];
   const s = `"${target.schema}"`;
@@ -61,7 +71,7 @@ export async function differencesFromReference(
   }
 
   const keys = timelineKeys(target.version);
-  const redis = new Redis(target.redisUrl, { keyPrefix: target.redisPrefix });
+  const redis = connectRedis(target.redis, target.redisPrefix);
   try {
     const celebs = new Set(await redis.smembers(keys.celebs));
     for (const c of ref.celebrities) if (!celebs.has(c)) problems.push(`celebs lacks ${c}`);

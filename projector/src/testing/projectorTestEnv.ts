@@ -3,12 +3,13 @@ import { connect } from 'nats';
 import { pino } from 'pino';
 import { createPool, natsNames, type Pool } from '@tweeter/shared';
 import {
-  deleteRedisKeys,
+  deleteTestRedisKeys,
   FixtureSlot,
   testNatsPrefix,
   testNatsUrl,
+  testRedisEnv,
   testRedisPrefix,
-  testRedisUrl,
+  testRedisServers,
   useTestEventStore,
   type TestEventStoreFixture,
 } from '@tweeter/shared/testing';
@@ -46,7 +47,7 @@ export function useProjectorTestEnv({ pollIntervalMs = 50 } = {}): ProjectorTest
     pool.set(createPool(base.database.url));
   });
   afterAll(async () => {
-    await deleteRedisKeys(testRedisUrl(), redisPrefix);
+    await deleteTestRedisKeys(redisPrefix);
     const nc = await connect({ servers: testNatsUrl().replace('nats://', '') });
     await (await nc.jetstreamManager()).streams.delete(natsNames(natsPrefix).stream).catch(() => 0);
     await nc.close();
@@ -67,7 +68,7 @@ export function useProjectorTestEnv({ pollIntervalMs = 50 } = {}): ProjectorTest
     natsPrefix,
     env: (extra = {}) => ({
       DATABASE_URL: base.database.url,
-      REDIS_URL: testRedisUrl(),
+      ...testRedisEnv(),
       REDIS_PREFIX: redisPrefix,
       NATS_URL: testNatsUrl(),
       NATS_PREFIX: natsPrefix,
@@ -75,7 +76,7 @@ export function useProjectorTestEnv({ pollIntervalMs = 50 } = {}): ProjectorTest
     }),
     timelines: (version, fanoutMaxFollowers) =>
       new TimelinesProjection({
-        redisUrl: testRedisUrl(),
+        redis: testRedisServers(),
         redisPrefix,
         version,
         fanoutMaxFollowers,
@@ -85,7 +86,7 @@ export function useProjectorTestEnv({ pollIntervalMs = 50 } = {}): ProjectorTest
       differencesFromReference(ref, {
         pool: pool.get(),
         schema: 'read_model',
-        redisUrl: testRedisUrl(),
+        redis: testRedisServers(),
         redisPrefix,
         version: 'v1',
       }),

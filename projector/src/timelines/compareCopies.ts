@@ -1,28 +1,35 @@
-import { timelineKeys } from '@tweeter/shared';
+import { redisServersOf, timelineKeys, type Position } from '@tweeter/shared';
 import { diffKeys } from '../verification/compare.ts';
 import { AdminError } from '../admin/errors.ts';
 import type { LiveSnapshot, Projection, ProjectionDeps } from '../runtime/projection.ts';
-import { snapshotTimelines } from '../verification/snapshots.ts';
+import { snapshotMeta, snapshotTimelines } from '../verification/snapshots.ts';
 
 /**
  * `verify` of a timelines copy: the live keys at one checkpoint, compared key by key with a
- * rebuilt copy. A key scan is not atomic, but the projector writes each step's effects and
- * checkpoint in one MULTI: if the checkpoint is the same before and after the scan, no step landed
- * in between and the snapshot is exactly that checkpoint's state.
+ * rebuilt copy. A key scan is not atomic, but the projector marks each step in `meta` (`busy`)
+ * from before its first write until its checkpoint: if the checkpoint is the same before and
+ * after the scan and no step was in progress at either moment, no step wrote in between and the
+ * snapshot is exactly that checkpoint's state.
  */
 export async function snapshotLiveTimelines(
   live: Projection,
   { config }: ProjectionDeps,
   attempts = 20,
 ): Promise<LiveSnapshot> {
+  const servers = redisServersOf(config);
   const snapshot = (version: string) =>
-    snapshotTimelines(config.REDIS_URL, config.REDIS_PREFIX, timelineKeys(version).namespace);
+    snapshotTimelines(servers, config.REDIS_PREFIX, timelineKeys(version).namespace);
+  const standing = async () => {
+    const meta = await snapshotMeta(servers, config.REDIS_PREFIX, timelineKeys(live.copy).meta);
+    return meta.busy === undefined ? (meta.checkpoint ?? '') : null;
+  };
   for (let i = 0; i < attempts; i++) {
-    const before = await live.checkpoint();
+    const before = await standing();
     const data = await snapshot(live.copy);
-    if ((await live.checkpoint()) === before)
+    const after = await standing();
+    if (before !== null && after === before)
       return {
-        checkpoint: before,
+        checkpoint: (before || null) as Position | null,
         async compareWith(copy) {
           const rebuilt = await snapshot(copy);
           return {

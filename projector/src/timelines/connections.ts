@@ -1,24 +1,21 @@
-import { Redis } from 'ioredis';
-import type { Logger } from '@tweeter/shared';
+import { connectRedis, type Logger, type RedisClient, type RedisServers } from '@tweeter/shared';
+import { defineTimelineScripts } from './stepWriter.ts';
 
 /**
- * The projection's Redis connections, both under REDIS_PREFIX: the reader, auto-pipelined (the
- * follow-graph loads and checkpoint reads are many small commands), and the writer, a connection
- * of its own because it holds the step's WATCH state.
+ * The projection's Redis connection under REDIS_PREFIX: one server or a Redis Cluster,
+ * auto-pipelined (a step's commands issued in one tick go as one round trip per node), with the
+ * projection's scripts defined on it.
  */
 export class TimelineConnections {
-  readonly reader: Redis;
-  readonly writer: Redis;
+  readonly redis: RedisClient;
 
-  constructor(redisUrl: string, redisPrefix: string, logger: Logger) {
-    const common = { keyPrefix: redisPrefix, maxRetriesPerRequest: 2, lazyConnect: true };
-    this.reader = new Redis(redisUrl, { ...common, enableAutoPipelining: true });
-    this.writer = new Redis(redisUrl, common);
-    for (const c of [this.reader, this.writer])
-      c.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+  constructor(servers: RedisServers, redisPrefix: string, logger: Logger) {
+    this.redis = connectRedis(servers, redisPrefix, { lazyConnect: true, autoPipelining: true });
+    defineTimelineScripts(this.redis);
+    this.redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.reader.quit(), this.writer.quit()]).catch(() => undefined);
+    await this.redis.quit().catch(() => undefined);
   }
 }

@@ -1,26 +1,28 @@
-import { Redis } from 'ioredis';
-import type { TimelineKeys } from '@tweeter/shared';
+import { connectRedis, redisMasters, type RedisServers, type TimelineKeys } from '@tweeter/shared';
 
 /**
- * Every key of one timelines copy (`<REDIS_PREFIX>tl:<version>:*`), on a connection without the
- * key prefix (SCAN returns full names), for reset, drop and comparisons.
+ * Every key of one timelines copy (`<REDIS_PREFIX>tl:<version>:*`) on every master, on a
+ * connection without the key prefix (SCAN returns full names), for reset, drop and comparisons.
  */
 export class CopyKeys {
   constructor(
-    private readonly redisUrl: string,
+    private readonly servers: RedisServers,
     private readonly redisPrefix: string,
     private readonly keys: TimelineKeys,
   ) {}
 
-  /** Every key of the copy, with REDIS_PREFIX, in SCAN batches. */
+  /** Every key of the copy, with REDIS_PREFIX, in SCAN batches (every master of a cluster). */
   async *scan(): AsyncGenerator<string[]> {
-    const raw = new Redis(this.redisUrl, { maxRetriesPerRequest: 2 });
+    const raw = connectRedis(this.servers, '', { lazyConnect: true, autoPipelining: false });
     try {
-      const stream = raw.scanStream({
-        match: `${this.redisPrefix}${this.keys.namespace}*`,
-        count: 1000,
-      });
-      for await (const batch of stream) yield batch as string[];
+      await raw.connect();
+      for (const master of redisMasters(raw)) {
+        const stream = master.scanStream({
+          match: `${this.redisPrefix}${this.keys.namespace}*`,
+          count: 1000,
+        });
+        for await (const batch of stream) yield batch as string[];
+      }
     } finally {
       raw.disconnect();
     }
@@ -28,15 +30,23 @@ export class CopyKeys {
 
   /**
    * Deletes every key of the copy (data and checkpoint). The checkpoint goes first, so that a
-   * writer in between fails its WATCH.
+   * writer in between fails its next meta update. One key per UNLINK: keys of different slots
+   * may not share a command on a cluster.
    */
   async deleteAll(): Promise<void> {
-    const raw = new Redis(this.redisUrl, { maxRetriesPerRequest: 2 });
+    const raw = connectRedis(this.servers, '', { lazyConnect: true, autoPipelining: true });
     try {
+      await raw.connect();
       await raw.unlink(`${this.redisPrefix}${this.keys.meta}`);
-      for await (const keys of this.scan()) if (keys.length > 0) await raw.unlink(...keys);
+      for await (const keys of this.scan()) await Promise.all(keys.map((key) => raw.unlink(key)));
     } finally {
       raw.disconnect();
     }
+  }
+
+  /** Whether the copy holds any key at all (an empty one needs no wipe). */
+  async any(): Promise<boolean> {
+    for await (const keys of this.scan()) if (keys.length > 0) return true;
+    return false;
   }
 }

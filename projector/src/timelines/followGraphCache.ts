@@ -1,21 +1,33 @@
-import type { Redis } from 'ioredis';
-import type { DecodedEvent, TimelineKeys } from '@tweeter/shared';
+import type { DecodedEvent, RedisClient, TimelineKeys } from '@tweeter/shared';
+import { AuthorLists } from './authorLists.ts';
 import { MemoryFollowGraph } from './followGraph.ts';
-import { neededBy } from './plan.ts';
+import { listsNeededBy, neededBy, type PlanInputs } from './plan.ts';
+import type { Entry } from './stepPlan.ts';
 
 /**
- * The projection's follow graph in process memory, loaded from its own Redis keys on demand: a
- * batch's plan reads the graph (who follows an author, whether a user exists) without a round trip
- * per event. Planning updates it in step; it is dropped whenever it may describe something that
- * was not committed (a failed batch, a restart from the stored checkpoint) and when it outgrows
- * `limit` members.
+ * What a batch's plan reads, loaded before planning in three rounds of commands (each one key,
+ * auto-pipelined: one round trip per Redis node):
+ *
+ * 1. the follow graph (who follows an author, whether a user exists), kept in process memory
+ *    between batches: planning updates it in step; it is dropped whenever it may describe
+ *    something that was not committed (a failed batch, a restart from the stored checkpoint) and
+ *    when it outgrows `limit` members;
+ * 2. the boundaries of the homes an unfollow or a deletion unmerges from;
+ * 3. the parts of authors' lists the batch's follows merge and its unfollows and deletions
+ *    remove.
+ *
+ * Everything read here is written only by the shared phase of a step (the graph, the lists, the
+ * `u` field of user hashes) or only rises (boundaries), and a step's shared phase always lands
+ * whole before the next batch is planned (stepWriter.ts): the reads are the state as of the
+ * batch's start, whatever a crashed attempt of it left in the homes.
  */
 export class FollowGraphCache {
   private graph: MemoryFollowGraph | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: TimelineKeys,
+    private readonly cap: number,
     private readonly limit = 3_000_000,
   ) {}
 
@@ -24,8 +36,46 @@ export class FollowGraphCache {
     this.graph = undefined;
   }
 
-  /** Makes sure the cache holds what planning `events` reads (see `neededBy`). */
-  async loadFor(events: DecodedEvent[]): Promise<MemoryFollowGraph> {
+  /** Loads what planning `events` reads. */
+  async loadFor(events: DecodedEvent[]): Promise<PlanInputs> {
+    const graph = await this.loadGraph(events);
+    const lists = listsNeededBy(events, graph, this.cap);
+    const homes = [...lists.boundaries];
+    const scores = await Promise.all(homes.map((h) => this.redis.hget(this.keys.user(h), 'bs')));
+    const boundaries = new Map(
+      homes.map((h, i) => [h, scores[i] == null ? null : Number(scores[i])]),
+    );
+    const authors = new AuthorLists();
+    const needs = [...lists.authors(boundaries)];
+    const replies = await Promise.all(
+      needs.map(([author, need]) => {
+        const key = this.keys.author(author);
+        const newest =
+          need.newest > 0
+            ? this.redis.zrangeBuffer(key, 0, need.newest - 1, 'REV', 'WITHSCORES')
+            : Promise.resolve([] as Buffer[]);
+        const above =
+          need.floor === Number.POSITIVE_INFINITY
+            ? Promise.resolve([] as Buffer[])
+            : this.redis.zrangeBuffer(
+                key,
+                '+inf',
+                need.floor ?? '-inf',
+                'BYSCORE',
+                'REV',
+                'WITHSCORES',
+              );
+        return Promise.all([newest, above]);
+      }),
+    );
+    needs.forEach(([author], i) => {
+      for (const reply of replies[i]!) authors.load(author, entriesOf(reply));
+      if (!authors.isLoaded(author)) authors.load(author, []);
+    });
+    return { graph, authors, boundaries, keys: this.keys };
+  }
+
+  private async loadGraph(events: DecodedEvent[]): Promise<MemoryFollowGraph> {
     let graph = this.graph;
     if (!graph || graph.size() > this.limit) {
       graph = new MemoryFollowGraph();
@@ -35,16 +85,8 @@ export class FollowGraphCache {
     const needs = neededBy(events);
     const k = this.keys;
     const unknown = [...needs.users].filter((u) => !graph.users.has(u));
-    if (unknown.length > 0) {
-      const p = this.redis.pipeline();
-      for (const u of unknown) p.exists(k.user(u));
-      const results = (await p.exec()) ?? [];
-      unknown.forEach((u, i) => {
-        const [error, n] = results[i] ?? [new Error('no reply')];
-        if (error) throw error;
-        graph.users.set(u, n === 1);
-      });
-    }
+    const exists = await Promise.all(unknown.map((u) => this.redis.hexists(k.user(u), 'u')));
+    unknown.forEach((u, i) => graph.users.set(u, exists[i] === 1));
     const sets = [
       ...[...needs.followers]
         .filter((u) => graph.users.get(u) === true && !graph.followerSets.has(u))
@@ -53,16 +95,16 @@ export class FollowGraphCache {
         .filter((u) => graph.users.get(u) === true && !graph.followingSets.has(u))
         .map((u) => ({ u, key: k.following(u), into: graph.followingSets })),
     ];
-    if (sets.length > 0) {
-      const p = this.redis.pipeline();
-      for (const s of sets) p.smembers(s.key);
-      const results = (await p.exec()) ?? [];
-      sets.forEach((s, i) => {
-        const [error, members] = results[i] ?? [new Error('no reply')];
-        if (error) throw error;
-        s.into.set(s.u, new Set(members as string[]));
-      });
-    }
+    const members = await Promise.all(sets.map((s) => this.redis.smembers(s.key)));
+    sets.forEach((s, i) => s.into.set(s.u, new Set(members[i])));
     return graph;
   }
+}
+
+/** A WITHSCORES reply (member, score, …) → entries. */
+function entriesOf(reply: readonly Buffer[]): Entry[] {
+  const entries: Entry[] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2)
+    entries.push({ member: reply[i]!, score: Number(reply[i + 1]!.toString()) });
+  return entries;
 }

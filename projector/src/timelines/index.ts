@@ -1,4 +1,4 @@
-import { defaultTimelinesVersion } from '@tweeter/shared';
+import { defaultTimelinesVersion, redisServersOf } from '@tweeter/shared';
 import { defineProjection } from '../runtime/projection.ts';
 import { snapshotLiveTimelines } from './compareCopies.ts';
 import { TimelinesProjection } from './timelinesProjection.ts';
@@ -14,7 +14,7 @@ export const timelines = defineProjection({
   },
   create: (copy, { config, logger }) =>
     new TimelinesProjection({
-      redisUrl: config.REDIS_URL,
+      redis: redisServersOf(config),
       redisPrefix: config.REDIS_PREFIX,
       version: copy,
       fanoutMaxFollowers: config.FANOUT_MAX_FOLLOWERS,

@@ -1,4 +1,5 @@
-import { assertNever, timelineScore, type DecodedEvent } from '@tweeter/shared';
+import { assertNever, timelineScore, type DecodedEvent, type TimelineKeys } from '@tweeter/shared';
+import { AuthorLists, type AuthorNeed } from './authorLists.ts';
 import type { FollowGraph } from './followGraph.ts';
 import {
   deleteUser,
@@ -10,21 +11,18 @@ import {
   storeUser,
   unmergeFromHome,
   updateUser,
-  type PlanBuffer,
-  type PushToHomeOp,
-  type TimelineOp,
+  type RuleContext,
 } from './rules/index.ts';
+import { StepPlan } from './stepPlan.ts';
 
 /**
- * The timelines projection's handling of events, free of I/O: events + the projection's own follow
- * graph → an ordered list of Redis operations. This file decides which rule (rules/) applies to
- * which event, and keeps the graph in step; each rule plans its own operation. The graph is a
- * cache of the projection's Redis sets (loaded before planning); the timeline merges and trims
- * themselves run in Lua, where they see the effects of the operations before them.
+ * The timelines projection's handling of events, free of I/O: events + what the batch loaded (the
+ * projection's own follow graph, authors' lists, home boundaries) → each step's writes. This file
+ * decides which rule (rules/) applies to which event and keeps the graph and the lists in step;
+ * each rule plans its own writes.
  */
 
-export type { TimelineOp } from './rules/index.ts';
-
+/** What of the graph planning a batch reads (loaded in this order: see followGraphCache.ts). */
 export interface Needs {
   /** Users whose existence the plan asks about. */
   users: Set<string>;
@@ -67,54 +65,144 @@ export function neededBy(events: readonly DecodedEvent[]): Needs {
   return needs;
 }
 
+/**
+ * What else planning `events` reads, once the graph is loaded: the boundaries of the homes an
+ * unfollow or a deletion unmerges from, then (given those) how much of which authors' lists.
+ */
+export function listsNeededBy(
+  events: readonly DecodedEvent[],
+  graph: FollowGraph,
+  cap: number,
+): {
+  boundaries: Set<string>;
+  authors: (boundaries: ReadonlyMap<string, number | null>) => Map<string, AuthorNeed>;
+} {
+  const deletedUsers = new Set<string>();
+  const deletions = new Map<string, number>();
+  const followees = new Set<string>();
+  const unfollows: [string, string][] = [];
+  const laterFollowers = new Map<string, Set<string>>();
+  for (const event of events) {
+    switch (event.type) {
+      case 'UserDeleted':
+        deletedUsers.add(lower(event.data.userId));
+        break;
+      case 'Followed': {
+        const b = lower(event.data.followeeId);
+        followees.add(b);
+        let set = laterFollowers.get(b);
+        if (!set) laterFollowers.set(b, (set = new Set()));
+        set.add(lower(event.data.followerId));
+        break;
+      }
+      case 'Unfollowed':
+        unfollows.push([lower(event.data.followerId), lower(event.data.followeeId)]);
+        break;
+      case 'TweetDeleted': {
+        const a = lower(event.data.authorId);
+        deletions.set(a, (deletions.get(a) ?? 0) + 1);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  // The homes a deleted user may be unmerged from: followers now and those who follow later on.
+  const unmergedFrom = new Map<string, Set<string>>();
+  const homesOf = (author: string) => {
+    let set = unmergedFrom.get(author);
+    if (!set) unmergedFrom.set(author, (set = new Set()));
+    return set;
+  };
+  for (const [a, b] of unfollows) homesOf(b).add(a);
+  for (const x of deletedUsers) {
+    const homes = homesOf(x);
+    if (graph.exists(x)) for (const f of graph.followers(x)) homes.add(f);
+    for (const f of laterFollowers.get(x) ?? []) homes.add(f);
+  }
+  const boundaries = new Set<string>();
+  for (const homes of unmergedFrom.values()) for (const h of homes) boundaries.add(h);
+  return {
+    boundaries,
+    authors: (loaded) => {
+      const needs = new Map<string, AuthorNeed>();
+      const need = (author: string) => {
+        let n = needs.get(author);
+        if (!n) needs.set(author, (n = { newest: 0, floor: Number.POSITIVE_INFINITY }));
+        return n;
+      };
+      for (const b of followees) need(b).newest = cap + (deletions.get(b) ?? 0);
+      for (const [author, homes] of unmergedFrom) {
+        const n = need(author);
+        for (const h of homes) {
+          const floor = loaded.get(h) ?? null;
+          if (n.floor !== null) n.floor = floor === null ? null : Math.min(n.floor, floor);
+        }
+      }
+      for (const x of deletedUsers) need(x).floor = null;
+      return needs;
+    },
+  };
+}
+
 export interface PlanOptions {
   /** Authors with more followers than this are not fanned out (FANOUT_MAX_FOLLOWERS). */
   fanoutMaxFollowers: number;
+  /** Home timeline cap (800). */
+  cap: number;
+}
+
+/** What planning a batch reads, loaded before it: see followGraphCache.ts. */
+export interface PlanInputs {
+  graph: FollowGraph;
+  authors: AuthorLists;
+  boundaries: ReadonlyMap<string, number | null>;
+  keys: TimelineKeys;
 }
 
 /**
- * Plans `events` in log order against `graph`, updating the graph as it goes. Events about users
- * that do not exist change nothing (odd orders, repeats), like in the read model.
+ * Plans events in log order against the batch's inputs, updating the graph and the lists as it
+ * goes, into the current step (`step`; `nextStep` starts another). Events about users that do
+ * not exist change nothing (odd orders, repeats), like in the read model.
  */
-export class TimelinePlanner implements PlanBuffer {
-  readonly ops: TimelineOp[] = [];
-  /** Open add groups: a home's adds are grouped until another operation touches that home. */
-  readonly openPushes = new Map<string, PushToHomeOp>();
-  /** Commands the plan will send (entries count one each): the caller splits batches by it. */
-  weight = 0;
+export class TimelinePlanner {
+  step = new StepPlan();
 
   constructor(
-    readonly graph: FollowGraph,
+    private readonly inputs: PlanInputs,
     private readonly options: PlanOptions,
   ) {}
 
-  touch(home: string): void {
-    this.openPushes.delete(home);
-  }
-
-  push(op: TimelineOp, weight = 1): void {
-    this.ops.push(op);
-    this.weight += weight;
-  }
-
-  weigh(weight: number): void {
-    this.weight += weight;
+  /** Ends the current step: later events plan into a new one. */
+  nextStep(): StepPlan {
+    const done = this.step;
+    this.step = new StepPlan();
+    return done;
   }
 
   plan(event: DecodedEvent): void {
-    const g = this.graph;
+    const { graph: g } = this.inputs;
+    const ctx: RuleContext = {
+      plan: this.step,
+      graph: g,
+      authors: this.inputs.authors,
+      boundaries: this.inputs.boundaries,
+      keys: this.inputs.keys,
+      cap: this.options.cap,
+      position: event.position,
+    };
     switch (event.type) {
       case 'UserCreated': {
         const id = lower(event.data.userId);
         if (g.exists(id)) return;
         g.setExists(id, true);
-        storeUser(this, id, event.data.username, event.data.displayName);
+        storeUser(ctx, id, event.data.username, event.data.displayName);
         return;
       }
       case 'UserProfileUpdated': {
         const id = lower(event.data.userId);
         if (!g.exists(id) || event.data.displayName === undefined) return;
-        updateUser(this, id, event.data.displayName);
+        updateUser(ctx, id, event.data.displayName);
         return;
       }
       case 'UserDeleted': {
@@ -126,7 +214,7 @@ export class TimelinePlanner implements PlanBuffer {
         for (const f of following) g.followersIfLoaded(f)?.delete(id);
         g.setExists(id, false);
         g.forget(id);
-        deleteUser(this, id, followers, following);
+        deleteUser(ctx, id, followers, following);
         return;
       }
       case 'Followed': {
@@ -139,8 +227,8 @@ export class TimelinePlanner implements PlanBuffer {
         g.following(a)?.add(b);
         // Sticky: once above the threshold an author stays a celebrity (see markCelebrity).
         if (!g.isCelebrity(b) && followers.size > this.options.fanoutMaxFollowers)
-          markCelebrity(this, b);
-        mergeIntoHome(this, a, b, !g.isCelebrity(b));
+          markCelebrity(ctx, b);
+        mergeIntoHome(ctx, a, b, !g.isCelebrity(b));
         return;
       }
       case 'Unfollowed': {
@@ -151,7 +239,7 @@ export class TimelinePlanner implements PlanBuffer {
         if (!followers.has(a)) return;
         followers.delete(a);
         g.following(a)?.delete(b);
-        unmergeFromHome(this, a, b);
+        unmergeFromHome(ctx, a, b);
         return;
       }
       case 'TweetPosted': {
@@ -160,32 +248,21 @@ export class TimelinePlanner implements PlanBuffer {
         if (!g.exists(authorId)) return;
         const score = timelineScore(event.data.createdAt);
         const { text, createdAt } = event.data;
-        storeTweet(this, { id: tweetId, authorId, text, createdAt }, score);
-        pushToHome(this, authorId, score, tweetId);
+        const entry = storeTweet(ctx, { id: tweetId, authorId, text, createdAt }, score);
+        pushToHome(ctx, authorId, entry);
         if (g.isCelebrity(authorId)) return;
-        for (const follower of g.followers(authorId)) pushToHome(this, follower, score, tweetId);
+        for (const follower of g.followers(authorId)) pushToHome(ctx, follower, entry);
         return;
       }
       case 'TweetDeleted': {
         const tweetId = lower(event.data.tweetId);
         const authorId = lower(event.data.authorId);
         if (!g.exists(authorId)) return;
-        removeTweet(this, authorId, tweetId, [authorId, ...g.followers(authorId)]);
+        removeTweet(ctx, authorId, tweetId, [authorId, ...g.followers(authorId)]);
         return;
       }
       default:
         assertNever(event);
     }
   }
-}
-
-/** Plans a whole list of events (tests and small batches). */
-export function planTimelines(
-  events: readonly DecodedEvent[],
-  graph: FollowGraph,
-  options: PlanOptions,
-): TimelineOp[] {
-  const planner = new TimelinePlanner(graph, options);
-  for (const event of events) planner.plan(event);
-  return planner.ops;
 }

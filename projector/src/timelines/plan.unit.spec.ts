@@ -1,14 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { timelineScore } from '@tweeter/shared';
+import {
+  encodeTimelineMember,
+  timelineKeys,
+  timelineScore,
+  type DecodedEvent,
+} from '@tweeter/shared';
 import { asDecoded, LogBuilder } from '../testing/eventFactory.ts';
+import { AuthorLists } from './authorLists.ts';
 import { MemoryFollowGraph } from './followGraph.ts';
-import { neededBy, planTimelines } from './plan.ts';
+import { listsNeededBy, neededBy, TimelinePlanner } from './plan.ts';
+import { SharedEffects, type HomeOp, type StepPlan } from './stepPlan.ts';
 
-const plan = (log: LogBuilder, graph = new MemoryFollowGraph(), threshold = 2) => {
-  const events = asDecoded(log.take());
+const keys = timelineKeys('v1');
+
+/** Plans a log from an empty copy into one step (every read answered "nothing there"). */
+const plan = (log: LogBuilder, graph = new MemoryFollowGraph(), threshold = 2): StepPlan => {
+  const events: DecodedEvent[] = asDecoded(log.take());
   for (const u of neededBy(events).users) if (!graph.users.has(u)) graph.users.set(u, false);
-  return planTimelines(events, graph, { fanoutMaxFollowers: threshold });
+  const authors = new AuthorLists();
+  const lists = listsNeededBy(events, graph, 800);
+  const boundaries = new Map([...lists.boundaries].map((h) => [h, null]));
+  for (const author of lists.authors(boundaries).keys()) authors.load(author, []);
+  const planner = new TimelinePlanner(
+    { graph, authors, boundaries, keys },
+    { fanoutMaxFollowers: threshold, cap: 800 },
+  );
+  for (const e of events) planner.plan(e);
+  return planner.step;
 };
+
+const hex = (id: string) => encodeTimelineMember(id).toString('hex');
+const kinds = (ops: HomeOp[] | undefined) =>
+  (ops ?? []).map((o) =>
+    o.kind === 'add' ? `${o.merge ? 'merge' : 'add'}:${o.entries.length}` : o.kind,
+  );
+const ids = (op: HomeOp | undefined) =>
+  op && op.kind === 'add' ? op.entries.map((e) => e.member.toString('hex')) : [];
 
 describe('timelines planner', () => {
   it('UserCreated and UserProfileUpdated write the user hash; unknown users are ignored', () => {
@@ -17,10 +44,17 @@ describe('timelines planner', () => {
     log.profileUpdated(a, { displayName: 'Ann' });
     log.profileUpdated(a, { bio: 'no display name change' });
     log.profileUpdated('0190e4a2-0000-7000-8000-000000000001', { displayName: 'x' });
-    expect(plan(log)).toEqual([
-      { kind: 'putUser', userId: a, username: 'ann', displayName: 'ann' },
-      { kind: 'updateUser', userId: a, displayName: 'Ann' },
+    const step = plan(log);
+    expect([...step.effects.hashes]).toEqual([
+      [
+        keys.user(a),
+        new Map([
+          ['u', 'ann'],
+          ['d', 'Ann'],
+        ]),
+      ],
     ]);
+    expect(step.homes.size).toBe(0);
   });
 
   it('TweetPosted stores the tweet and fans out to the author and followers, grouped per home', () => {
@@ -30,30 +64,44 @@ describe('timelines planner', () => {
     log.followed(b, a);
     const t1 = log.tweetPosted(a);
     const t2 = log.tweetPosted(a);
-    const ops = plan(log);
-    const adds = ops.filter((o) => o.kind === 'addEntries');
-    expect(adds).toHaveLength(2);
-    expect(adds.find((o) => o.homeOf === b)?.entries.map((e) => e.tweetId)).toEqual([t1, t2]);
-    expect(ops.filter((o) => o.kind === 'putTweet')).toHaveLength(2);
-    expect(ops.find((o) => o.kind === 'follow')).toEqual({
-      kind: 'follow',
-      followerId: b,
-      followeeId: a,
-      merge: true,
-    });
+    const step = plan(log);
+    expect(kinds(step.homes.get(a))).toEqual(['add:2']);
+    expect(ids(step.homes.get(b)?.[0])).toEqual([hex(t1), hex(t2)]);
+    expect([...step.bodies.keys()]).toEqual([t1, t2]);
+    expect([...(step.effects.zsets.get(keys.author(a))?.keys() ?? [])]).toEqual([hex(t1), hex(t2)]);
+    expect(step.effects.sets.get(keys.followers(a))).toEqual(new Map([[b, true]]));
   });
 
-  it('an operation on a home closes its add group, so order is kept', () => {
+  it('an operation on a home closes its add group, so order is kept; each carries its position', () => {
     const log = new LogBuilder();
     const a = log.userCreated();
     const t = log.tweetPosted(a);
     log.tweetDeleted(t, a);
-    const t2 = log.tweetPosted(a);
-    const kinds = plan(log).map((o) =>
-      o.kind === 'addEntries' ? `add:${o.entries.length}` : o.kind,
-    );
-    expect(kinds).toEqual(['putUser', 'putTweet', 'add:1', 'removeTweet', 'putTweet', 'add:1']);
-    void t2;
+    log.tweetPosted(a);
+    const step = plan(log);
+    const ops = step.homes.get(a)!;
+    expect(kinds(ops)).toEqual(['add:1', 'remove', 'add:1']);
+    const positions = ops.map((o) => o.position);
+    expect([...positions].sort()).toEqual(positions);
+    expect(new Set(positions).size).toBe(3);
+    // Posted then deleted in one step: the net effect on the author list is a removal.
+    expect(step.effects.zsets.get(keys.author(a))?.get(hex(t))).toBeNull();
+    expect(step.effects.deleted.has(keys.tweet(t))).toBe(true);
+  });
+
+  it('a follow merges the followee’s list as of the follow: earlier posts, not deleted ones', () => {
+    const log = new LogBuilder();
+    const a = log.userCreated();
+    const b = log.userCreated();
+    const kept = log.tweetPosted(a);
+    const gone = log.tweetPosted(a);
+    log.tweetDeleted(gone, a);
+    log.followed(b, a);
+    const later = log.tweetPosted(a);
+    const step = plan(log);
+    expect(kinds(step.homes.get(b))).toEqual(['merge:1', 'add:1']);
+    expect(ids(step.homes.get(b)![0])).toEqual([hex(kept)]);
+    expect(ids(step.homes.get(b)![1])).toEqual([hex(later)]);
   });
 
   it('Unfollowed removes the followee’s entries; repeats and unknown edges change nothing', () => {
@@ -61,11 +109,17 @@ describe('timelines planner', () => {
     const a = log.userCreated();
     const b = log.userCreated();
     log.followed(b, a);
+    const t = log.tweetPosted(a);
     log.followed(b, a);
     log.unfollowed(b, a);
     log.unfollowed(b, a);
-    const ops = plan(log).filter((o) => o.kind === 'follow' || o.kind === 'unfollow');
-    expect(ops.map((o) => o.kind)).toEqual(['follow', 'unfollow']);
+    const step = plan(log);
+    const ops = step.homes.get(b)!;
+    expect(kinds(ops)).toEqual(['add:1', 'remove']);
+    expect(ops[1]!.kind === 'remove' && ops[1]!.members.map((m) => m.toString('hex'))).toEqual([
+      hex(t),
+    ]);
+    expect(step.effects.sets.get(keys.followers(a))).toEqual(new Map([[b, false]]));
   });
 
   it('an author above the threshold becomes a celebrity for good and is no longer fanned out', () => {
@@ -74,53 +128,59 @@ describe('timelines planner', () => {
     const fans = [log.userCreated(), log.userCreated(), log.userCreated()];
     for (const f of fans) log.followed(f, c);
     log.unfollowed(fans[0]!, c);
-    const t = log.tweetPosted(c);
-    const ops = plan(log);
-    expect(ops.filter((o) => o.kind === 'becomeCelebrity')).toEqual([
-      { kind: 'becomeCelebrity', userId: c },
-    ]);
-    expect(
-      ops.filter((o) => o.kind === 'follow').map((o) => o.kind === 'follow' && o.merge),
-    ).toEqual([true, true, false]);
-    const adds = ops.filter((o) => o.kind === 'addEntries');
-    expect(adds).toEqual([
-      {
-        kind: 'addEntries',
-        homeOf: c,
-        entries: [{ score: expect.any(Number) as number, tweetId: t }],
-      },
-    ]);
+    log.tweetPosted(c);
+    const step = plan(log);
+    expect(step.effects.sets.get(keys.celebs)).toEqual(new Map([[c, true]]));
+    expect(kinds(step.homes.get(c))).toEqual(['add:1']);
+    for (const f of fans.slice(1)) expect(step.homes.get(f)).toBeUndefined();
   });
 
-  it('TweetDeleted reaches the author and current followers; of a deleted author it is ignored', () => {
-    const log = new LogBuilder();
-    const a = log.userCreated();
-    const b = log.userCreated();
-    log.followed(b, a);
-    const t = log.tweetPosted(a);
-    log.tweetDeleted(t, a);
-    const removal = plan(log).find((o) => o.kind === 'removeTweet');
-    expect(removal).toEqual({ kind: 'removeTweet', authorId: a, tweetId: t, homesOf: [a, b] });
-  });
-
-  it('UserDeleted lists both sides of the graph and makes later events no-ops', () => {
+  it('UserDeleted unmerges the user from followers, drops the home and deletes the keys', () => {
     const log = new LogBuilder();
     const a = log.userCreated();
     const b = log.userCreated();
     const c = log.userCreated();
     log.followed(b, a);
     log.followed(a, c);
+    const t = log.tweetPosted(a);
     log.userDeleted(a);
     log.tweetPosted(a);
     log.followed(c, a);
     log.userDeleted(a);
     const graph = new MemoryFollowGraph();
-    const ops = plan(log, graph);
-    expect(ops.filter((o) => o.kind === 'deleteUser')).toEqual([
-      { kind: 'deleteUser', userId: a, followers: [b], following: [c] },
-    ]);
-    expect(ops.at(-1)?.kind).toBe('deleteUser');
+    const step = plan(log, graph);
+    expect(kinds(step.homes.get(a))).toEqual(['add:1', 'drop']);
+    expect(kinds(step.homes.get(b))).toEqual(['add:1', 'remove']);
+    for (const key of [
+      keys.user(a),
+      keys.author(a),
+      keys.followers(a),
+      keys.following(a),
+      keys.tweet(t),
+    ])
+      expect(step.effects.deleted.has(key)).toBe(true);
+    expect(step.effects.sets.get(keys.followers(c))).toEqual(new Map([[a, false]]));
     expect(graph.followers(c).has(a)).toBe(false);
+  });
+
+  it('shared effects keep the last write per member and survive their write-ahead record', () => {
+    const e = new SharedEffects();
+    e.sadd('s', 'x');
+    e.srem('s', 'x');
+    e.sadd('s', 'y');
+    e.zadd('z', 5, Buffer.from('00'.repeat(16), 'hex'));
+    e.hset('h', 'd', 'D');
+    e.del('gone');
+    const back = SharedEffects.decode(e.encode());
+    expect(back.sets.get('s')).toEqual(
+      new Map([
+        ['x', false],
+        ['y', true],
+      ]),
+    );
+    expect(back.zsets).toEqual(e.zsets);
+    expect(back.hashes).toEqual(e.hashes);
+    expect([...back.deleted]).toEqual(['gone']);
   });
 
   it('scores are createdAt in epoch ms', () => {

@@ -1,48 +1,35 @@
 import type { DecodedEvent, Position } from '@tweeter/shared';
-import type { FollowGraph } from './followGraph.ts';
-import { TimelinePlanner, type PlanOptions } from './plan.ts';
-import type { StepWriter } from './stepTransaction.ts';
+import { TimelinePlanner, type PlanInputs, type PlanOptions } from './plan.ts';
+import type { StepWriter } from './stepWriter.ts';
 
 /**
- * Applies a batch in steps of about `maxCommands` timeline writes, so that one EXEC blocks Redis
- * for tens of milliseconds, not seconds; each step carries its own checkpoint (its last event's
- * position, the batch's `upTo` for the last step). Steps are pipelined: each step's EXEC is sent
- * before the next step is planned, so Redis executes one step while this process plans the next;
- * a step is sent only after the previous one was acknowledged (its checkpoint is the next step's
- * `from`).
+ * Applies a batch in steps of about `maxCommands` timeline writes, so that no single step holds
+ * a large part of the batch in memory or keeps readers waiting for its checkpoint; each step
+ * carries its own checkpoint (its last event's position, the batch's `upTo` for the last step).
+ * A step is written only after the previous one landed (its checkpoint is the next step's
+ * `from`, and the next step's plan reads what it wrote to the shared keys through the planner's
+ * memory, not Redis).
  */
 export async function applyInSteps(
   events: DecodedEvent[],
   upTo: Position,
   from: Position | null,
   {
-    graph,
+    inputs,
     plan,
     maxCommands,
     writer,
-  }: { graph: FollowGraph; plan: PlanOptions; maxCommands: number; writer: StepWriter },
+  }: { inputs: PlanInputs; plan: PlanOptions; maxCommands: number; writer: StepWriter },
 ): Promise<void> {
-  let executing: Promise<void> | undefined;
-  try {
-    let planner = new TimelinePlanner(graph, plan);
-    let stepFrom = from;
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      planner.plan(event);
-      if (planner.weight >= maxCommands && i < events.length - 1) {
-        await executing;
-        executing = (await writer.send(planner.ops, event.position, stepFrom)).done;
-        executing.catch(() => undefined);
-        stepFrom = event.position;
-        planner = new TimelinePlanner(graph, plan);
-      }
+  const planner = new TimelinePlanner(inputs, plan);
+  let stepFrom = from;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    planner.plan(event);
+    if (planner.step.weight >= maxCommands && i < events.length - 1) {
+      await writer.write(planner.nextStep(), event.position, stepFrom);
+      stepFrom = event.position;
     }
-    await executing;
-    await (
-      await writer.send(planner.ops, upTo, stepFrom)
-    ).done;
-  } catch (error) {
-    await executing?.catch(() => undefined);
-    throw error;
   }
+  await writer.write(planner.nextStep(), upTo, stepFrom);
 }

@@ -4,6 +4,7 @@ import {
   type DecodedEvent,
   type Logger,
   type Position,
+  type RedisServers,
   type TimelineKeys,
 } from '@tweeter/shared';
 import type { CopiedProjection } from '../runtime/projection.ts';
@@ -11,12 +12,12 @@ import { TimelineConnections } from './connections.ts';
 import { CopyKeys } from './copyKeys.ts';
 import { FollowGraphCache } from './followGraphCache.ts';
 import { raiseListpackLimit } from './listpack.ts';
-import { ScriptLoader } from './scriptLoader.ts';
-import { StepWriter } from './stepTransaction.ts';
+import { StepWriter } from './stepWriter.ts';
 import { applyInSteps } from './steps.ts';
 
 export interface TimelinesOptions {
-  redisUrl: string;
+  /** REDIS_URL, or REDIS_CLUSTER_NODES for a Redis Cluster. */
+  redis: RedisServers;
   /** REDIS_PREFIX: every key lives under it. */
   redisPrefix: string;
   /** The copy: the key version (keys `tl:<version>:…`). */
@@ -25,50 +26,40 @@ export interface TimelinesOptions {
   logger: Logger;
   /** Home timeline cap (800). */
   cap?: number;
-  /** Commands per MULTI: a batch above it is committed in several steps, each with its checkpoint. */
-  maxCommandsPerTransaction?: number;
+  /** Writes per step: a batch above it is written in several steps, each with its checkpoint. */
+  maxCommandsPerStep?: number;
   /** Members of the cached follow graph above which the cache is dropped and reloaded on demand. */
   cacheLimit?: number;
 }
 
 /**
- * `timelines` → Redis: the projection port over its parts. Each batch is planned (plan.ts, the
- * rules in rules/) against the projection's own follow graph (followGraphCache.ts) and committed
- * in steps (steps.ts), each one WATCH/MULTI/EXEC that also writes the checkpoint
- * (stepTransaction.ts): all or nothing, and a flush or reset in between aborts it.
+ * `timelines` → Redis (one server or a Redis Cluster): the projection port over its parts. Each
+ * batch is planned (plan.ts, the rules in rules/) against what it reads (followGraphCache.ts)
+ * and written in steps (steps.ts), each step's homes first, then its shared effects, then its
+ * checkpoint (stepWriter.ts): exactly once in effect without a transaction across keys.
  */
 export class TimelinesProjection implements CopiedProjection {
   readonly name = 'timelines' as const;
   readonly copy: string;
   readonly keys: TimelineKeys;
   private readonly connections: TimelineConnections;
-  private readonly scripts: ScriptLoader;
   private readonly graph: FollowGraphCache;
   private readonly writer: StepWriter;
   private readonly copyKeys: CopyKeys;
+  private readonly cap: number;
 
   constructor(private readonly options: TimelinesOptions) {
     this.copy = options.version;
     this.keys = timelineKeys(options.version);
-    this.connections = new TimelineConnections(
-      options.redisUrl,
-      options.redisPrefix,
-      options.logger,
-    );
-    this.scripts = new ScriptLoader(this.connections.writer);
-    this.graph = new FollowGraphCache(this.connections.reader, this.keys, options.cacheLimit);
-    this.writer = new StepWriter({
-      redis: this.connections.writer,
-      keys: this.keys,
-      scripts: this.scripts,
-      cap: options.cap ?? homeTimelineCap,
-      redisPrefix: options.redisPrefix,
-      copy: this.copy,
-    });
-    this.copyKeys = new CopyKeys(options.redisUrl, options.redisPrefix, this.keys);
+    this.cap = options.cap ?? homeTimelineCap;
+    this.connections = new TimelineConnections(options.redis, options.redisPrefix, options.logger);
+    const redis = this.connections.redis;
+    this.graph = new FollowGraphCache(redis, this.keys, this.cap, options.cacheLimit);
+    this.writer = new StepWriter(redis, this.keys, this.cap);
+    this.copyKeys = new CopyKeys(options.redis, options.redisPrefix, this.keys);
   }
 
-  /** Fan-out entries committed (ZADDs into home timelines by posts), for the benchmark. */
+  /** Fan-out entries sent to home timelines by posts, for the benchmark. */
   get stats(): { readonly entries: number } {
     return this.writer.stats;
   }
@@ -77,21 +68,32 @@ export class TimelinesProjection implements CopiedProjection {
     // The runner sets up again whenever it (re)starts from the stored checkpoint, e.g. after a
     // flush or reset: the cached follow graph describes the old state and must not plan the replay.
     this.graph.drop();
-    await raiseListpackLimit(this.connections.writer, this.options.logger);
-    await this.scripts.load();
+    const redis = this.connections.redis;
+    if (redis.status === 'wait') await redis.connect();
+    await raiseListpackLimit(redis, this.options.logger);
+    if (await this.writer.recover())
+      this.options.logger.info('timelines: finished the shared effects of an interrupted step');
+    // No checkpoint: a new copy, or one flushed or reset while a step was being written, whose
+    // keys written after the flush would be taken for the state of the log. Start from nothing.
+    if ((await this.checkpoint()) === null && (await this.copyKeys.any())) {
+      this.options.logger.warn(
+        `timelines: copy ${this.copy} has keys but no checkpoint; wiping it`,
+      );
+      await this.copyKeys.deleteAll();
+    }
   }
 
   async checkpoint(): Promise<Position | null> {
-    return ((await this.connections.reader.hget(this.keys.meta, 'checkpoint')) ??
+    return ((await this.connections.redis.hget(this.keys.meta, 'checkpoint')) ??
       null) as Position | null;
   }
 
   async apply(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void> {
     try {
       await applyInSteps(events, upTo, from, {
-        graph: await this.graph.loadFor(events),
-        plan: this.options,
-        maxCommands: this.options.maxCommandsPerTransaction ?? 20_000,
+        inputs: await this.graph.loadFor(events),
+        plan: { fanoutMaxFollowers: this.options.fanoutMaxFollowers, cap: this.cap },
+        maxCommands: this.options.maxCommandsPerStep ?? 20_000,
         writer: this.writer,
       });
     } catch (error) {
@@ -107,7 +109,7 @@ export class TimelinesProjection implements CopiedProjection {
    * trust an empty copy.
    */
   async caughtUp(position: Position | null): Promise<void> {
-    await this.connections.writer.eval(
+    await this.connections.redis.eval(
       `local stored = redis.call('HGET', KEYS[1], 'checkpoint')
        if (stored == false and ARGV[1] == '') or stored == ARGV[1] then
          redis.call('HSET', KEYS[1], 'live', '1')
@@ -125,7 +127,7 @@ export class TimelinesProjection implements CopiedProjection {
 
   /**
    * Deletes every key of this copy (data and checkpoint). Call it holding the copy's lock (the
-   * admin CLI does): the checkpoint goes first, so a writer in between fails its WATCH.
+   * admin CLI does): the checkpoint goes first, so a writer in between fails its next step.
    */
   async reset(): Promise<void> {
     await this.copyKeys.deleteAll();

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import type pg from 'pg';
+import { connectRedis, redisMasters, type RedisServers } from '@tweeter/shared';
 
 /** Every row of a read-model copy, in a stable order (comparisons of two copies). */
 export async function snapshotReadModel(pool: pg.Pool, schema: string) {
@@ -13,52 +13,71 @@ export async function snapshotReadModel(pool: pg.Pool, schema: string) {
   };
 }
 
+/** The fields of a timelines copy's `meta` hash (checkpoint, live, busy…). */
+export async function snapshotMeta(
+  servers: RedisServers,
+  prefix: string,
+  metaKey: string,
+): Promise<Record<string, string>> {
+  const redis = connectRedis(servers, prefix, { lazyConnect: true, autoPipelining: false });
+  try {
+    await redis.connect();
+    return await redis.hgetall(metaKey);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /**
  * Every key of a timelines copy with its logical content (binary members as hex), keyed by the
- * name inside the copy's namespace, so two copies compare key by key.
+ * name inside the copy's namespace, so two copies compare key by key. Scans every master of a
+ * cluster.
  */
 export async function snapshotTimelines(
-  redisUrl: string,
+  servers: RedisServers,
   prefix: string,
   namespace: string,
 ): Promise<Record<string, unknown>> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = connectRedis(servers, '', { lazyConnect: true, autoPipelining: true });
   const full = `${prefix}${namespace}`;
   const out: Record<string, unknown> = {};
   try {
+    await redis.connect();
     const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${full}*`, count: 1000 }))
-      keys.push(...(batch as string[]));
+    for (const master of redisMasters(redis))
+      for await (const batch of master.scanStream({ match: `${full}*`, count: 1000 }))
+        keys.push(...(batch as string[]));
     keys.sort();
-    for (const key of keys) {
-      const name = key.slice(full.length);
-      const type = await redis.type(key);
-      switch (type) {
-        case 'zset': {
-          const raw = await redis.zrangeBuffer(key, 0, -1, 'WITHSCORES');
-          const entries: string[] = [];
-          for (let i = 0; i < raw.length; i += 2)
-            entries.push(`${raw[i + 1]!.toString()}:${raw[i]!.toString('hex')}`);
-          out[name] = entries;
-          break;
+    const types = await Promise.all(keys.map((key) => redis.type(key)));
+    const values = await Promise.all(
+      keys.map(async (key, i): Promise<unknown> => {
+        const type = types[i];
+        switch (type) {
+          case 'zset': {
+            const raw = await redis.zrangeBuffer(key, 0, -1, 'WITHSCORES');
+            const entries: string[] = [];
+            for (let j = 0; j < raw.length; j += 2)
+              entries.push(`${raw[j + 1]!.toString()}:${raw[j]!.toString('hex')}`);
+            return entries;
+          }
+          case 'set':
+            return (await redis.smembers(key)).sort();
+          case 'hash': {
+            const h = await redis.hgetallBuffer(key);
+            return Object.fromEntries(
+              Object.entries(h)
+                .sort(([a], [b]) => (a < b ? -1 : 1))
+                .map(([f, v]) => [f, f === 'bm' ? v.toString('hex') : v.toString()]),
+            );
+          }
+          case 'string':
+            return redis.get(key);
+          default:
+            return `unexpected type ${type}`;
         }
-        case 'set':
-          out[name] = (await redis.smembers(key)).sort();
-          break;
-        case 'hash': {
-          const h = await redis.hgetallBuffer(key);
-          out[name] = Object.fromEntries(
-            Object.entries(h).map(([f, v]) => [f, f === 'bm' ? v.toString('hex') : v.toString()]),
-          );
-          break;
-        }
-        case 'string':
-          out[name] = await redis.get(key);
-          break;
-        default:
-          out[name] = `unexpected type ${type}`;
-      }
-    }
+      }),
+    );
+    keys.forEach((key, i) => (out[key.slice(full.length)] = values[i]));
   } finally {
     redis.disconnect();
   }

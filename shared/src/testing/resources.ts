@@ -4,7 +4,7 @@ import pg from 'pg';
 import { loadConfig } from '../config/config.ts';
 import { connectNats } from '../nats/nats.ts';
 import { sameDatabaseOn } from '../postgres/database.ts';
-import { connectRedis, redisMasters } from '../redis/redis.ts';
+import { connectRedis, redisMasters, type RedisServers } from '../redis/redis.ts';
 
 /** A short random tag for names that must not collide across test files, runs and dev stacks. */
 export const uniqueTag = (): string => randomBytes(5).toString('hex');
@@ -66,6 +66,33 @@ export const testRedisClusterNodes = (): string[] | undefined => {
   const nodes = process.env.TEST_REDIS_CLUSTER_NODES ?? process.env.REDIS_CLUSTER_NODES;
   return nodes && nodes !== 'none' ? nodes.split(',').map((n) => n.trim()) : undefined;
 };
+/**
+ * Whether this run puts the product's Redis on the Redis Cluster (TEST_REDIS=cluster: `npm run
+ * test:cluster` runs the timelines suites so, after the run on a single Redis).
+ */
+export const testOnRedisCluster = (): boolean => process.env.TEST_REDIS === 'cluster';
+/** The Redis the product under test uses: the single server, or the cluster (testOnRedisCluster). */
+export const testRedisServers = (): RedisServers => {
+  if (!testOnRedisCluster()) return { url: testRedisUrl() };
+  const clusterNodes = testRedisClusterNodes();
+  if (!clusterNodes)
+    throw new Error('TEST_REDIS=cluster needs a Redis Cluster (TEST_REDIS_CLUSTER_NODES)');
+  return { url: testRedisUrl(), clusterNodes };
+};
+/** The environment that points a service process at testRedisServers(). */
+export const testRedisEnv = (): Record<string, string> => {
+  const { url, clusterNodes } = testRedisServers();
+  return {
+    REDIS_URL: url,
+    ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes.join(',') } : {}),
+  };
+};
+/** Deletes every key under `prefix` from testRedisServers() (every master of the cluster). */
+export async function deleteTestRedisKeys(prefix: string): Promise<void> {
+  const { url, clusterNodes } = testRedisServers();
+  if (clusterNodes) await deleteClusterKeys(clusterNodes, prefix);
+  else await deleteRedisKeys(url, prefix);
+}
 export const testNatsUrl = (): string => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /**
  * The NATS JetStream cluster the cluster suites run against: its comma-separated server URLs

@@ -1,6 +1,6 @@
 /**
- * Lua helpers the rules' scripts share. Scripts run inside the step's MULTI, so each one sees the
- * effects of the commands before it. Members are 16-byte binary tweet ids, scores epoch ms.
+ * Lua helpers of the home script. Members are 16-byte binary tweet ids, scores epoch ms; log
+ * positions are compared byte by byte (`earlier`), as the projector orders them.
  *
  * Boundary (fields `bs`, `bm` of the user hash): the home holds every entry of the true timeline
  * that is >= it (see timelineKeys.ts). `keep` tells whether an entry is >= the boundary; members
@@ -14,6 +14,14 @@ local function before(a, b)
     if x ~= y then return x < y end
   end
   return false
+end
+local function earlier(a, b)
+  if a == b then return false end
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
 end
 local function keep(score, member, bs, bm)
   if not bs then return true end

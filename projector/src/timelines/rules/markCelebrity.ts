@@ -1,6 +1,4 @@
-import type { PlanBuffer, StepTransaction } from './rule.ts';
-
-export type MarkCelebrityOp = { kind: 'becomeCelebrity'; userId: string };
+import type { RuleContext } from './rule.ts';
 
 /**
  * Rule `markCelebrity`: an author whose follower count exceeds FANOUT_MAX_FOLLOWERS joins
@@ -8,11 +6,8 @@ export type MarkCelebrityOp = { kind: 'becomeCelebrity'; userId: string };
  * a mass merge into every follower's home). A celebrity's tweets are pushed to no follower's home
  * and merged by no follow; readers merge the author's list at read time.
  */
-export function markCelebrity(buffer: PlanBuffer, userId: string): void {
-  buffer.graph.addCelebrity(userId);
-  buffer.push({ kind: 'becomeCelebrity', userId });
-}
-
-export function emitMarkCelebrity(tx: StepTransaction, op: MarkCelebrityOp): void {
-  tx.multi.sadd(tx.keys.celebs, op.userId);
+export function markCelebrity(ctx: RuleContext, userId: string): void {
+  ctx.graph.addCelebrity(userId);
+  ctx.plan.effects.sadd(ctx.keys.celebs, userId);
+  ctx.plan.weigh(1);
 }

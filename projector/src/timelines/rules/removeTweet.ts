@@ -1,13 +1,5 @@
 import { encodeTimelineMember } from '@tweeter/shared';
-import type { PlanBuffer, StepTransaction } from './rule.ts';
-
-/** The tweet leaves its author's list, the given homes, and its body is deleted. */
-export type RemoveTweetOp = {
-  kind: 'removeTweet';
-  authorId: string;
-  tweetId: string;
-  homesOf: string[];
-};
+import type { RuleContext } from './rule.ts';
 
 /**
  * Rule `removeTweet` (unpush from every home): a deleted tweet leaves its author's list, its body,
@@ -15,19 +7,15 @@ export type RemoveTweetOp = {
  * already removed it from former followers; a celebrity's older tweets may still be fanned out).
  */
 export function removeTweet(
-  buffer: PlanBuffer,
+  ctx: RuleContext,
   authorId: string,
   tweetId: string,
-  homesOf: string[],
+  homesOf: Iterable<string>,
 ): void {
-  for (const home of homesOf) buffer.touch(home);
-  buffer.push({ kind: 'removeTweet', authorId, tweetId, homesOf }, homesOf.length + 2);
-}
-
-export function emitRemoveTweet(tx: StepTransaction, op: RemoveTweetOp): void {
-  const k = tx.keys;
-  const member = encodeTimelineMember(op.tweetId);
-  for (const home of op.homesOf) tx.multi.zrem(k.home(home), member);
-  tx.multi.zrem(k.author(op.authorId), member);
-  tx.multi.del(k.tweet(op.tweetId));
+  const member = encodeTimelineMember(tweetId);
+  for (const home of homesOf) ctx.plan.remove(home, ctx.position, [member]);
+  ctx.plan.effects.zrem(ctx.keys.author(authorId), member);
+  ctx.plan.effects.del(ctx.keys.tweet(tweetId));
+  ctx.authors.delete(authorId, member);
+  ctx.plan.weigh(2);
 }

@@ -1,35 +1,32 @@
-import type { ChainableCommander } from 'ioredis';
-import type { TimelineKeys } from '@tweeter/shared';
+import type { Position, TimelineKeys } from '@tweeter/shared';
+import type { AuthorLists } from '../authorLists.ts';
 import type { FollowGraph } from '../followGraph.ts';
-import type { TimelineOp, TimelineScriptName } from './index.ts';
-import type { PushToHomeOp } from './pushToHome.ts';
+import type { StepPlan } from '../stepPlan.ts';
 
-/**
- * What a rule's plan step writes to: the step's ordered operations (the planner, plan.ts). A rule
- * appends its operation and keeps the home add groups in order (`touch`).
- */
-export interface PlanBuffer {
-  /** The projection's follow graph, as the step's earlier events left it. */
+/** What a rule plans with and into: the step's writes, and what the batch read before planning. */
+export interface RuleContext {
+  /** The step being planned: homes' operations, tweet bodies, shared effects. */
+  readonly plan: StepPlan;
+  /** The projection's follow graph, as the batch's earlier events left it. */
   readonly graph: FollowGraph;
-  /** Appends `op`, counting `weight` commands (the caller splits batches by weight). */
-  push(op: TimelineOp, weight?: number): void;
-  /** Counts `weight` more commands for an operation already appended (a growing add group). */
-  weigh(weight: number): void;
-  /** An operation on `home` follows: later entries for it start a new add group. */
-  touch(home: string): void;
-  /** The open add group of each home (`pushToHome`'s). */
-  readonly openPushes: Map<string, PushToHomeOp>;
-}
-
-/** What a rule's Redis side writes to: the step's MULTI, inside which every script runs. */
-export interface StepTransaction {
-  readonly multi: ChainableCommander;
+  /** Authors' lists as of each event (batch start + the batch's own posts and deletions). */
+  readonly authors: AuthorLists;
+  /**
+   * Home boundaries' scores as loaded at the start of the batch (null: never trimmed). A boundary
+   * only moves up, so this is a floor of every entry a home holds later in the batch.
+   */
+  readonly boundaries: ReadonlyMap<string, number | null>;
   /** The copy's keys (without REDIS_PREFIX: the connection adds it). */
   readonly keys: TimelineKeys;
   /** Home timeline cap (800). */
   readonly cap: number;
-  /** REDIS_PREFIX, for scripts that derive key names themselves. */
-  readonly redisPrefix: string;
-  /** The SHA of a loaded script. */
-  sha(script: TimelineScriptName): string;
+  /** The position of the event being planned. */
+  readonly position: Position;
+}
+
+/** A home's boundary score as loaded for the batch. */
+export function boundaryOf(ctx: RuleContext, home: string): number | null {
+  const floor = ctx.boundaries.get(home);
+  if (floor === undefined) throw new Error(`timelines: the boundary of ${home} was not loaded`);
+  return floor;
 }

@@ -1,28 +1,16 @@
-import type { PlanBuffer, StepTransaction } from './rule.ts';
-
-export type PutUserOp = { kind: 'putUser'; userId: string; username: string; displayName: string };
-export type UpdateUserOp = { kind: 'updateUser'; userId: string; displayName: string };
+import type { RuleContext } from './rule.ts';
 
 /**
- * Rule `storeUser`: a created user gets the user hash (`u` username, `d` display name), which
- * exists exactly while the user exists; a profile update rewrites the display name.
+ * Rule `storeUser`: a created user gets the user hash (`u` username, `d` display name), whose `u`
+ * field exists exactly while the user exists; a profile update rewrites the display name.
  */
-export function storeUser(
-  buffer: PlanBuffer,
-  userId: string,
-  username: string,
-  displayName: string,
-): void {
-  buffer.touch(userId);
-  buffer.push({ kind: 'putUser', userId, username, displayName });
+export function storeUser(ctx: RuleContext, userId: string, username: string, displayName: string) {
+  ctx.plan.effects.hset(ctx.keys.user(userId), 'u', username);
+  ctx.plan.effects.hset(ctx.keys.user(userId), 'd', displayName);
+  ctx.plan.weigh(1);
 }
 
-export function updateUser(buffer: PlanBuffer, userId: string, displayName: string): void {
-  buffer.push({ kind: 'updateUser', userId, displayName });
-}
-
-export function emitStoreUser(tx: StepTransaction, op: PutUserOp | UpdateUserOp): void {
-  if (op.kind === 'putUser')
-    tx.multi.hset(tx.keys.user(op.userId), 'u', op.username, 'd', op.displayName);
-  else tx.multi.hset(tx.keys.user(op.userId), 'd', op.displayName);
+export function updateUser(ctx: RuleContext, userId: string, displayName: string): void {
+  ctx.plan.effects.hset(ctx.keys.user(userId), 'd', displayName);
+  ctx.plan.weigh(1);
 }

@@ -6,18 +6,18 @@ import { luaHelpers } from './lua.ts';
  * entries below it are never added again (`keep`), so the home stays an exact prefix of the true
  * timeline and readers take the rest from PostgreSQL.
  *
- * It has no operation of its own: the rules that add entries (`pushToHome`, `mergeIntoHome`) run
- * it in their scripts right after adding, as Lua function `trim(home, user, cap)`.
+ * It has no operation of its own: the home script (homeScript.ts) runs it right after every
+ * `add`, as Lua function `trim(home, user, cap)`, which returns the new boundary (or nil).
  */
 export const trimHomeLua = `local function trim(home, user, cap)
   local n = redis.call('ZCARD', home)
-  if n > cap then
-    redis.call('ZREMRANGEBYRANK', home, 0, n - cap - 1)
-    local low = redis.call('ZRANGE', home, 0, 0, 'WITHSCORES')
-    redis.call('HSET', user, 'bs', low[2], 'bm', low[1])
-  end
+  if n <= cap then return nil end
+  redis.call('ZREMRANGEBYRANK', home, 0, n - cap - 1)
+  local low = redis.call('ZRANGE', home, 0, 0, 'WITHSCORES')
+  redis.call('HSET', user, 'bs', low[2], 'bm', low[1])
+  return low
 end
 `;
 
-/** The prelude of the scripts that add entries to a home: the helpers and `trim`. */
+/** The prelude of the home script: the helpers and `trim`. */
 export const homeScriptPrelude = `${luaHelpers}${trimHomeLua}`;

@@ -1,0 +1,90 @@
+import type { Entry } from './stepPlan.ts';
+
+/** How much of an author's list a batch's plan reads (see `neededBy` in plan.ts). */
+export interface AuthorNeed {
+  /** The newest this many entries (a follow merges the newest `cap`, deletions aside). */
+  newest: number;
+  /**
+   * Every entry with a score at or above this (an unfollow or a deletion unmerges them); null:
+   * the whole list; +Infinity: none of it.
+   */
+  floor: number | null;
+}
+
+/**
+ * Authors' lists as of the start of a batch (loaded from `author:{U}`, which only the shared
+ * phase of a step writes), plus what the batch's events did to them so far: a follow at position
+ * p merges the followee's list as of p, and an unfollow removes the entries the home may hold,
+ * whatever else the batch did and wherever a crashed earlier attempt of the batch stopped.
+ */
+export class AuthorLists {
+  private readonly loaded = new Map<string, Map<string, Entry>>();
+  private readonly posted = new Map<string, Map<string, Entry>>();
+  private readonly deleted = new Map<string, Set<string>>();
+
+  /** Records what was loaded of `authorId`'s list (entries in any order). */
+  load(authorId: string, entries: Entry[]): void {
+    let map = this.loaded.get(authorId);
+    if (!map) this.loaded.set(authorId, (map = new Map()));
+    for (const e of entries) map.set(e.member.toString('hex'), e);
+  }
+
+  isLoaded(authorId: string): boolean {
+    return this.loaded.has(authorId);
+  }
+
+  post(authorId: string, entry: Entry): void {
+    const hex = entry.member.toString('hex');
+    this.deleted.get(authorId)?.delete(hex);
+    let map = this.posted.get(authorId);
+    if (!map) this.posted.set(authorId, (map = new Map()));
+    map.set(hex, entry);
+  }
+
+  delete(authorId: string, member: Buffer): void {
+    const hex = member.toString('hex');
+    this.posted.get(authorId)?.delete(hex);
+    let set = this.deleted.get(authorId);
+    if (!set) this.deleted.set(authorId, (set = new Set()));
+    set.add(hex);
+  }
+
+  /** The author's live entries known here, newest first. */
+  private live(authorId: string): Entry[] {
+    const loaded = this.loaded.get(authorId);
+    if (!loaded) throw new Error(`timelines: the list of ${authorId} was not loaded`);
+    const gone = this.deleted.get(authorId);
+    const all = new Map(loaded);
+    for (const [hex, e] of this.posted.get(authorId) ?? []) all.set(hex, e);
+    const out: Entry[] = [];
+    for (const [hex, e] of all) if (!gone?.has(hex)) out.push(e);
+    return out.sort(newestFirst);
+  }
+
+  /** The newest `n` live entries: what a follow merges. */
+  newest(authorId: string, n: number): Entry[] {
+    return this.live(authorId).slice(0, n);
+  }
+
+  /** Every live entry at or above `floor` (null: all): what a home may hold of this author. */
+  atOrAbove(authorId: string, floor: number | null): Entry[] {
+    const live = this.live(authorId);
+    return floor === null ? live : live.filter((e) => e.score >= floor);
+  }
+
+  /** Every member ever known of the author in this batch (deleted ones included). */
+  allMembers(authorId: string): Buffer[] {
+    const seen = new Map<string, Buffer>();
+    for (const e of this.loaded.get(authorId)?.values() ?? [])
+      seen.set(e.member.toString('hex'), e.member);
+    for (const e of this.posted.get(authorId)?.values() ?? [])
+      seen.set(e.member.toString('hex'), e.member);
+    return [...seen.values()];
+  }
+}
+
+/** Timeline order: score desc, then member desc (bytes). */
+export function newestFirst(a: Entry, b: Entry): number {
+  if (a.score !== b.score) return b.score - a.score;
+  return Buffer.compare(b.member, a.member);
+}

@@ -1,0 +1,111 @@
+import type { Position } from '@tweeter/shared';
+import { homeScriptPrelude } from './rules/index.ts';
+import type { Entry, HomeOp } from './stepPlan.ts';
+
+/**
+ * The one script that writes home timelines. KEYS: pairs (home, user hash) of homes whose keys
+ * share a hash slot (on a Redis Cluster: one home per call; on one server, many); ARGV: cap, then
+ * for each pair the number of its operations and three arguments per operation: the position,
+ * `a` (add entries: 29-byte records, 16-byte member then 13 ASCII digits of score), `m` (a merge:
+ * the same), `r` (remove: 16-byte members) or `d` (drop the home).
+ *
+ * Exactly once in effect: an operation at or below the home's stamp (`s` of the user hash, the
+ * position of the last operation applied) is skipped; the rest run in order and the stamp moves
+ * to the last of them. A home's operations of a step are one call, so a crash leaves each home
+ * either before or after all of them, and a batch applied again skips what already landed.
+ */
+export const homeScript = `${homeScriptPrelude}
+local cap = tonumber(ARGV[1])
+local a = 2
+local applied = 0
+for p = 1, #KEYS / 2 do
+  local home, user = KEYS[2 * p - 1], KEYS[2 * p]
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local h = redis.call('HMGET', user, 's', 'bs', 'bm')
+  local stamp, bs, bm = h[1], h[2] and tonumber(h[2]), h[3]
+  local last = nil
+  for _ = 1, n do
+    local pos, kind, blob = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+    a = a + 3
+    if not stamp or earlier(stamp, pos) then
+      if kind == 'a' or kind == 'm' then
+        local args = {}
+        for i = 1, #blob, 29 do
+          local m = string.sub(blob, i, i + 15)
+          local sc = string.sub(blob, i + 16, i + 28)
+          if keep(tonumber(sc), m, bs, bm) then
+            args[#args + 1] = sc
+            args[#args + 1] = m
+          end
+        end
+        if #args > 0 then
+          zadd(home, args)
+          local low = trim(home, user, cap)
+          if low then bs, bm = tonumber(low[2]), low[1] end
+        end
+      elseif kind == 'r' then
+        local members = {}
+        for i = 1, #blob, 16 do members[#members + 1] = string.sub(blob, i, i + 15) end
+        zrem(home, members)
+      else
+        redis.call('DEL', home)
+        redis.call('HDEL', user, 'bs', 'bm')
+        bs, bm = nil, nil
+      end
+      last = pos
+      applied = applied + 1
+    end
+  end
+  if last then redis.call('HSET', user, 's', last) end
+end
+return applied
+`;
+
+/** An entry as the script reads it: 16-byte member, then the score in 13 ASCII digits. */
+const entryRecordBytes = 29;
+
+/** Encodes entries as the script's records, each entry's record built once per step. */
+export class EntryRecords {
+  private readonly records = new Map<Buffer, Buffer>();
+
+  encode(entries: readonly Entry[]): Buffer {
+    if (entries.length === 1) return this.record(entries[0]!);
+    const blob = Buffer.allocUnsafe(entryRecordBytes * entries.length);
+    entries.forEach((e, i) => this.record(e).copy(blob, i * entryRecordBytes));
+    return blob;
+  }
+
+  private record(entry: Entry): Buffer {
+    let record = this.records.get(entry.member);
+    if (!record) {
+      if (!(entry.score >= 0 && entry.score < 1e13))
+        throw new RangeError(`score ${entry.score} out of the 13-digit range`);
+      record = Buffer.allocUnsafe(entryRecordBytes);
+      entry.member.copy(record, 0);
+      record.write(String(entry.score).padStart(13, '0'), 16, 'latin1');
+      this.records.set(entry.member, record);
+    }
+    return record;
+  }
+}
+
+/** The script's arguments for one home's operations (after its keys). */
+export function homeArguments(ops: readonly HomeOp[], records: EntryRecords): (string | Buffer)[] {
+  const args: (string | Buffer)[] = [String(ops.length)];
+  for (const op of ops) {
+    args.push(op.position satisfies Position);
+    switch (op.kind) {
+      case 'add':
+        args.push(op.merge ? 'm' : 'a', records.encode(op.entries));
+        break;
+      case 'remove':
+        args.push('r', Buffer.concat(op.members));
+        break;
+      case 'drop':
+        args.push('d', '');
+        break;
+    }
+  }
+  return args;
+}

@@ -1,0 +1,189 @@
+import { Cluster, type Position, type RedisClient, type TimelineKeys } from '@tweeter/shared';
+import { CheckpointMovedError } from '../runtime/projection.ts';
+import { EntryRecords, homeArguments, homeScript } from './homeScript.ts';
+import { SharedEffects, type StepPlan } from './stepPlan.ts';
+
+/** Homes per script call on one server: large enough to amortise the call, small for Lua's stack. */
+const homesPerCall = 256;
+/** Members per ZADD/SADD/ZREM/SREM of the shared effects. */
+const membersPerCommand = 500;
+
+/**
+ * `meta` fields: `checkpoint`; `busy`, the end of the step being written; `wal` and `walTo`, the
+ * shared effects of a step whose homes have all landed, and that step's end.
+ *
+ * KEYS meta; ARGV the checkpoint the writer expects ('' for none), then field/value pairs to set,
+ * then '--' and fields to delete. Returns 1, or the stored checkpoint as a table when it is not
+ * the expected one (a reset, a flush, another writer): then nothing is written.
+ */
+const metaScript = `
+local stored = redis.call('HGET', KEYS[1], 'checkpoint')
+if (stored or '') ~= ARGV[1] then return { stored or '' } end
+local i = 2
+local sets = {}
+while ARGV[i] and ARGV[i] ~= '--' do
+  sets[#sets + 1] = ARGV[i]
+  i = i + 1
+end
+if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end
+local dels = {}
+for j = i + 1, #ARGV do dels[#dels + 1] = ARGV[j] end
+if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
+return 1
+`;
+
+type ScriptedRedis = RedisClient & {
+  timelinesHome(numKeys: number, ...args: (string | Buffer)[]): Promise<number>;
+  timelinesMeta(key: string, ...args: string[]): Promise<1 | [string]>;
+};
+
+/** Defines the projection's two scripts on a connection (EVALSHA, loading them when missing). */
+export function defineTimelineScripts(redis: RedisClient): void {
+  redis.defineCommand('timelinesHome', { lua: homeScript });
+  redis.defineCommand('timelinesMeta', { lua: metaScript, numberOfKeys: 1 });
+}
+
+/**
+ * Writes the steps of a batch without a transaction across keys, which a Redis Cluster cannot
+ * run (every command and script here touches one hash slot and declares its keys), yet exactly
+ * once in effect. A step ending at position `e` after checkpoint `c`:
+ *
+ * 1. `busy` = e, if the checkpoint is still `c` (else: CheckpointMovedError, nothing written);
+ * 2. homes: the tweet bodies of the step, then one home-script call per home (or per bundle of
+ *    homes on one server): each operation is skipped at or below the home's stamp, so homes that
+ *    landed before a crash are not written twice;
+ * 3. the shared effects are recorded in `meta` (`wal`, `walTo` = e): from here on the step is
+ *    decided;
+ * 4. the shared effects are sent: net effects per key and member, so they commute and can be
+ *    sent again whole;
+ * 5. `checkpoint` = e, `busy` and `wal` removed.
+ *
+ * After a crash in 2, the batch is planned again from `c` against a graph and lists that step 4
+ * never touched, and its homes skip what landed. After a crash in 4, `recover` sends the recorded
+ * effects again and moves the checkpoint to `walTo` before anything is planned. A flush or reset
+ * in between fails the next meta update (the checkpoint is not `c` any more); whatever the step
+ * wrote after it is wiped when the projection starts over from no checkpoint (see `setup`).
+ */
+export class StepWriter {
+  /** Fan-out entries sent to home timelines by posts, for the benchmark. */
+  readonly stats = { entries: 0 };
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: RedisClient,
+    private readonly keys: TimelineKeys,
+    private readonly cap: number,
+  ) {
+    this.redis = redis as ScriptedRedis;
+  }
+
+  async write(step: StepPlan, position: Position, from: Position | null): Promise<void> {
+    await this.meta(from, ['busy', position]);
+    await this.writeHomes(step);
+    const effects = step.effects;
+    const recorded = effects.size > 0;
+    if (recorded) {
+      await this.meta(from, ['wal', effects.encode(), 'walTo', position]);
+      await this.writeEffects(effects);
+    }
+    await this.meta(from, ['checkpoint', position], ['busy', 'wal', 'walTo']);
+    for (const ops of step.homes.values())
+      for (const op of ops)
+        if (op.kind === 'add' && !op.merge) this.stats.entries += op.entries.length;
+  }
+
+  /**
+   * Finishes a step whose shared effects were recorded and maybe half sent (a crash in step 4).
+   * Returns whether there was one.
+   */
+  async recover(): Promise<boolean> {
+    const [checkpoint, wal, walTo] = await this.redis.hmget(
+      this.keys.meta,
+      'checkpoint',
+      'wal',
+      'walTo',
+    );
+    if (wal == null || walTo == null) return false;
+    await this.writeEffects(SharedEffects.decode(wal));
+    await this.meta(
+      (checkpoint ?? null) as Position | null,
+      ['checkpoint', walTo],
+      ['busy', 'wal', 'walTo'],
+    );
+    return true;
+  }
+
+  private async meta(from: Position | null, sets: string[], dels: string[] = []): Promise<void> {
+    const reply = await this.redis.timelinesMeta(
+      this.keys.meta,
+      from ?? '',
+      ...sets,
+      '--',
+      ...dels,
+    );
+    if (reply !== 1) {
+      const stored = reply[0] === '' ? null : (reply[0] as Position);
+      throw new CheckpointMovedError('timelines', from, stored);
+    }
+  }
+
+  private async writeHomes(step: StepPlan): Promise<void> {
+    const k = this.keys;
+    const writes: Promise<unknown>[] = [];
+    for (const body of step.bodies.values())
+      writes.push(this.redis.set(k.tweet(body.id), JSON.stringify(body)));
+    const records = new EntryRecords();
+    const perCall = this.redis instanceof Cluster ? 1 : homesPerCall;
+    let keys: string[] = [];
+    let args: (string | Buffer)[] = [];
+    const flush = () => {
+      if (keys.length === 0) return;
+      writes.push(this.redis.timelinesHome(keys.length, ...keys, String(this.cap), ...args));
+      keys = [];
+      args = [];
+    };
+    for (const [home, ops] of step.homes) {
+      keys.push(k.home(home), k.user(home));
+      for (const arg of homeArguments(ops, records)) args.push(arg);
+      if (keys.length >= 2 * perCall) flush();
+    }
+    flush();
+    await settleAll(writes);
+  }
+
+  private async writeEffects(effects: SharedEffects): Promise<void> {
+    const r = this.redis;
+    const writes: Promise<unknown>[] = [];
+    for (const key of effects.deleted) writes.push(r.del(key));
+    for (const [key, members] of effects.zsets) {
+      const adds: (string | number | Buffer)[] = [];
+      const rems: Buffer[] = [];
+      for (const [hex, score] of members)
+        if (score === null) rems.push(Buffer.from(hex, 'hex'));
+        else adds.push(score, Buffer.from(hex, 'hex'));
+      for (let i = 0; i < adds.length; i += 2 * membersPerCommand)
+        writes.push(r.zadd(key, ...adds.slice(i, i + 2 * membersPerCommand)));
+      for (let i = 0; i < rems.length; i += membersPerCommand)
+        writes.push(r.zrem(key, ...rems.slice(i, i + membersPerCommand)));
+    }
+    for (const [key, members] of effects.sets) {
+      const adds: string[] = [];
+      const rems: string[] = [];
+      for (const [member, present] of members) (present ? adds : rems).push(member);
+      for (let i = 0; i < adds.length; i += membersPerCommand)
+        writes.push(r.sadd(key, ...adds.slice(i, i + membersPerCommand)));
+      for (let i = 0; i < rems.length; i += membersPerCommand)
+        writes.push(r.srem(key, ...rems.slice(i, i + membersPerCommand)));
+    }
+    for (const [key, fields] of effects.hashes)
+      writes.push(r.hset(key, Object.fromEntries(fields)));
+    await settleAll(writes);
+  }
+}
+
+/** Waits for every write, then throws the first failure (none is left running behind). */
+async function settleAll(writes: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(writes);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
