@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timelineKeys, type NewEvent } from '@tweeter/shared';
-import { testRedisUrl } from '@tweeter/shared/testing';
-import { Redis } from 'ioredis';
+import { connectRedis } from '@tweeter/shared';
+import { testRedisServers } from '@tweeter/shared/testing';
 import { ReadModelProjection } from './readModel/readModelProjection.ts';
 import { replayToHead } from './runtime/replay.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
@@ -13,7 +13,7 @@ const threshold = 3;
 const fixture = useProjectorTestEnv();
 let readModel: ReadModelProjection;
 let timelines: TimelinesProjection;
-const redis = new Redis(testRedisUrl(), { keyPrefix: fixture.redisPrefix, lazyConnect: true });
+const redis = connectRedis(testRedisServers(), fixture.redisPrefix, { lazyConnect: true });
 const keys = timelineKeys('v1');
 const ref = new ReferenceModel(threshold);
 const log = new LogBuilder();

@@ -32,15 +32,31 @@ if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
 return 1
 `;
 
-type ScriptedRedis = RedisClient & {
-  timelinesHome(numKeys: number, ...args: (string | Buffer)[]): Promise<number>;
-  timelinesMeta(key: string, ...args: string[]): Promise<1 | [string]>;
+/** KEYS meta; ARGV the checkpoint caught up at ('' for none): sets `live` if it still holds. */
+const liveScript = `
+local stored = redis.call('HGET', KEYS[1], 'checkpoint')
+if (stored or '') == ARGV[1] then redis.call('HSET', KEYS[1], 'live', '1') end
+`;
+
+export type ScriptedRedis = RedisClient & {
+  /** The home script for one home (a cluster: the key count is fixed, so calls route by key). */
+  timelinesHome(home: string, user: string, ...args: (string | Buffer)[]): Promise<number>;
+  /** The home script for many homes (one server), key count first. */
+  timelinesHomes(numKeys: number, ...args: (string | Buffer)[]): Promise<number>;
+  timelinesMeta(meta: string, ...args: string[]): Promise<1 | [string]>;
+  timelinesLive(meta: string, checkpoint: string): Promise<null>;
 };
 
-/** Defines the projection's two scripts on a connection (EVALSHA, loading them when missing). */
+/**
+ * Defines the projection's scripts on a connection (EVALSHA, loading them when missing). Each
+ * has a fixed key count where it can: an auto-pipelined cluster connection routes a call by its
+ * first argument, which must then be a key.
+ */
 export function defineTimelineScripts(redis: RedisClient): void {
-  redis.defineCommand('timelinesHome', { lua: homeScript });
+  redis.defineCommand('timelinesHome', { lua: homeScript, numberOfKeys: 2 });
+  redis.defineCommand('timelinesHomes', { lua: homeScript });
   redis.defineCommand('timelinesMeta', { lua: metaScript, numberOfKeys: 1 });
+  redis.defineCommand('timelinesLive', { lua: liveScript, numberOfKeys: 1 });
 }
 
 /**
@@ -133,19 +149,27 @@ export class StepWriter {
     for (const body of step.bodies.values())
       writes.push(this.redis.set(k.tweet(body.id), JSON.stringify(body)));
     const records = new EntryRecords();
-    const perCall = this.redis instanceof Cluster ? 1 : homesPerCall;
+    const cap = String(this.cap);
+    if (this.redis instanceof Cluster) {
+      // Homes live in different slots: one call each, routed to the home's master.
+      for (const [home, ops] of step.homes)
+        writes.push(
+          this.redis.timelinesHome(k.home(home), k.user(home), cap, ...homeArguments(ops, records)),
+        );
+      return settleAll(writes);
+    }
     let keys: string[] = [];
     let args: (string | Buffer)[] = [];
     const flush = () => {
       if (keys.length === 0) return;
-      writes.push(this.redis.timelinesHome(keys.length, ...keys, String(this.cap), ...args));
+      writes.push(this.redis.timelinesHomes(keys.length, ...keys, cap, ...args));
       keys = [];
       args = [];
     };
     for (const [home, ops] of step.homes) {
       keys.push(k.home(home), k.user(home));
       for (const arg of homeArguments(ops, records)) args.push(arg);
-      if (keys.length >= 2 * perCall) flush();
+      if (keys.length >= 2 * homesPerCall) flush();
     }
     flush();
     await settleAll(writes);

@@ -12,7 +12,7 @@ import { TimelineConnections } from './connections.ts';
 import { CopyKeys } from './copyKeys.ts';
 import { FollowGraphCache } from './followGraphCache.ts';
 import { raiseListpackLimit } from './listpack.ts';
-import { StepWriter } from './stepWriter.ts';
+import { StepWriter, type ScriptedRedis } from './stepWriter.ts';
 import { applyInSteps } from './steps.ts';
 
 export interface TimelinesOptions {
@@ -109,15 +109,7 @@ export class TimelinesProjection implements CopiedProjection {
    * trust an empty copy.
    */
   async caughtUp(position: Position | null): Promise<void> {
-    await this.connections.redis.eval(
-      `local stored = redis.call('HGET', KEYS[1], 'checkpoint')
-       if (stored == false and ARGV[1] == '') or stored == ARGV[1] then
-         redis.call('HSET', KEYS[1], 'live', '1')
-       end`,
-      1,
-      this.keys.meta,
-      position ?? '',
-    );
+    await (this.connections.redis as ScriptedRedis).timelinesLive(this.keys.meta, position ?? '');
   }
 
   /** Every key of this copy, with REDIS_PREFIX (for reset, drop and comparisons). */
