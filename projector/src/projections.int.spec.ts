@@ -88,7 +88,8 @@ describe('read-model and timelines against the real servers', () => {
     log.tweetPosted(d);
     log.userDeleted(a);
     await project();
-    expect(await redis.exists(keys.user(a), keys.home(a), keys.author(a))).toBe(0);
+    expect(await redis.exists(keys.home(a), keys.author(a))).toBe(0);
+    expect(await redis.hexists(keys.user(a), 'u')).toBe(0);
     expect((await home(c)).length).toBe(0);
     const { rows } = await fixture.pool.query<{ followers_count: number; following_count: number }>(
       `SELECT followers_count, following_count FROM read_model.users WHERE id = $1`,

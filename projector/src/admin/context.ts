@@ -72,7 +72,7 @@ export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise
   function projection(name: CopiedProjectionName, copy: string): CopiedProjection;
   function projection(name: ProjectionName, copy: string): Projection;
   function projection(name: ProjectionName, copy: string): Projection {
-    const created = createProjection(name, copy, { config, pool, logger });
+    const created = createProjection(name, copy, { config, pool, logger, inline: true });
     opened.push(created);
     return created;
   }

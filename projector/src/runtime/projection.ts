@@ -30,11 +30,26 @@ export interface Projection {
    * a stale writer can never double or skip effects.
    */
   apply(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void>;
+  /**
+   * Starts what the projection runs in every process that follows the copy, whether it applies
+   * the log or stands by (the timelines' partition appliers); stopped by `close`.
+   */
+  startWorkers?(): void;
+  /** What those workers do now (`/status`, `tweeter-admin status`). */
+  workerStatus?(): WorkerStatus[];
   /** Called when the projection has caught up with the head of the log (may be called again). */
   caughtUp?(position: Position | null): Promise<void>;
   /** Deletes the projection's data and checkpoint: it rebuilds from the start. */
   reset(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One worker of a projection in this process, e.g. a timelines fan-out partition. */
+export interface WorkerStatus {
+  partition: number;
+  state: 'held' | 'free';
+  checkpoint: Position | null;
+  chunks: number;
 }
 
 /** A projection one of several copies of which can exist: a copy can also be removed whole. */
@@ -54,10 +69,15 @@ export interface ProjectionDeps {
     | 'NATS_STREAM_REPLICAS'
     | 'FANOUT_MAX_FOLLOWERS'
   > &
-    Partial<Pick<Config, 'REDIS_CLUSTER_NODES'>>;
+    Partial<Pick<Config, 'REDIS_CLUSTER_NODES' | 'TIMELINES_PARTITIONS' | 'DATABASE_URL'>>;
   /** The read model's and the checkpoints' database. */
   pool: pg.Pool;
   logger: Logger;
+  /**
+   * Write everything from the process applying the log, partitions or not (the admin CLI's
+   * replays and rebuilds, which no projector process helps).
+   */
+  inline?: boolean;
 }
 
 /** One row or key that differs between a live copy and a rebuild (`tweeter-admin verify`). */

@@ -10,7 +10,7 @@ import { AdvisoryLock, lockName, sleep } from './advisoryLock.ts';
 import { applyBatch, ProjectionHandlerError, type BatchApplier } from './applyBatch.ts';
 import { ApplyRate, measureLag } from './lagStats.ts';
 import type { ProjectorMetrics, RunnerState } from './metrics.ts';
-import { CheckpointMovedError, type Projection } from './projection.ts';
+import { CheckpointMovedError, type Projection, type WorkerStatus } from './projection.ts';
 import { readAhead } from './readAhead.ts';
 import { isEventStoreOutage, isTransient } from './transientErrors.ts';
 
@@ -41,6 +41,8 @@ export interface RunnerStatus {
   lastError: string | null;
   /** Caught up with the head at least once since this run started (and told the projection). */
   live: boolean;
+  /** The projection's workers in this process (the timelines' fan-out partitions it holds). */
+  partitions?: WorkerStatus[];
 }
 
 /** Setting a projection up failed; retried like a dependency outage. */
@@ -121,6 +123,7 @@ export class ProjectionRunner {
 
   start(): void {
     this.done ??= this.loop();
+    this.options.projection.startWorkers?.();
   }
 
   async stop(): Promise<void> {
@@ -144,6 +147,9 @@ export class ProjectionRunner {
       errors: this.errors,
       lastError: this.lastError,
       live: this.live,
+      ...(this.options.projection.workerStatus
+        ? { partitions: this.options.projection.workerStatus() }
+        : {}),
     };
   }
 

@@ -25,7 +25,7 @@ export class AuthorLists {
   /** Records what was loaded of `authorId`'s list (entries in any order). */
   load(authorId: string, entries: Entry[]): void {
     let map = this.loaded.get(authorId);
-    if (!map) this.loaded.set(authorId, (map = new Map()));
+    if (!map) this.loaded.set(authorId, (map = new Map<string, Entry>()));
     for (const e of entries) map.set(e.member.toString('hex'), e);
   }
 
@@ -37,7 +37,7 @@ export class AuthorLists {
     const hex = entry.member.toString('hex');
     this.deleted.get(authorId)?.delete(hex);
     let map = this.posted.get(authorId);
-    if (!map) this.posted.set(authorId, (map = new Map()));
+    if (!map) this.posted.set(authorId, (map = new Map<string, Entry>()));
     map.set(hex, entry);
   }
 

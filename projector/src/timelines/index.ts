@@ -12,12 +12,15 @@ export const timelines = defineProjection({
     rebuildName: (stamp) => `v${stamp}`,
     scratchName: (tag) => `verify${tag}`,
   },
-  create: (copy, { config, logger }) =>
+  create: (copy, { config, logger, inline }) =>
     new TimelinesProjection({
       redis: redisServersOf(config),
       redisPrefix: config.REDIS_PREFIX,
       version: copy,
       fanoutMaxFollowers: config.FANOUT_MAX_FOLLOWERS,
+      partitions: config.TIMELINES_PARTITIONS ?? 0,
+      inline: inline ?? false,
+      ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
       logger,
     }),
   snapshotLive: snapshotLiveTimelines,

@@ -1,5 +1,6 @@
 import { assertNever, timelineScore, type DecodedEvent, type TimelineKeys } from '@tweeter/shared';
-import { AuthorLists, type AuthorNeed } from './authorLists.ts';
+import type { AuthorLists } from './authorLists.ts';
+import { type AuthorNeed } from './authorLists.ts';
 import type { FollowGraph } from './followGraph.ts';
 import {
   deleteUser,

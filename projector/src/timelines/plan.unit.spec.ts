@@ -159,6 +159,12 @@ describe('timelines planner', () => {
       keys.tweet(t),
     ])
       expect(step.effects.deleted.has(key)).toBe(true);
+    expect(step.effects.hashes.get(keys.user(a))).toEqual(
+      new Map([
+        ['u', null],
+        ['d', null],
+      ]),
+    );
     expect(step.effects.sets.get(keys.followers(c))).toEqual(new Map([[a, false]]));
     expect(graph.followers(c).has(a)).toBe(false);
   });

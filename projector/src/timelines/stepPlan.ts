@@ -32,8 +32,8 @@ export class SharedEffects {
   readonly zsets = new Map<string, Map<string, number | null>>();
   /** Sets: member → true to add, false to remove. */
   readonly sets = new Map<string, Map<string, boolean>>();
-  /** Hash fields to set. */
-  readonly hashes = new Map<string, Map<string, string>>();
+  /** Hash fields to set, or (null) to delete. */
+  readonly hashes = new Map<string, Map<string, string | null>>();
   /** Keys to delete. */
   readonly deleted = new Set<string>();
 
@@ -57,6 +57,10 @@ export class SharedEffects {
     this.member(this.hashes, key).set(field, value);
   }
 
+  hdel(key: string, field: string): void {
+    this.member(this.hashes, key).set(field, null);
+  }
+
   /**
    * Deletes the key: earlier writes to it in the step are dropped. Deletions are sent before the
    * writes (a deleted user's keys get none after it; a write after one would recreate the key).
@@ -74,7 +78,7 @@ export class SharedEffects {
 
   private member<V>(maps: Map<string, Map<string, V>>, key: string): Map<string, V> {
     let map = maps.get(key);
-    if (!map) maps.set(key, (map = new Map()));
+    if (!map) maps.set(key, (map = new Map<string, V>()));
     return map;
   }
 
@@ -94,7 +98,7 @@ export class SharedEffects {
     const raw = JSON.parse(text) as {
       z: [string, [string, number | null][]][];
       s: [string, [string, boolean][]][];
-      h: [string, [string, string][]][];
+      h: [string, [string, string | null][]][];
       d: string[];
     };
     const effects = new SharedEffects();

@@ -1,10 +1,15 @@
-import { Cluster, type Position, type RedisClient, type TimelineKeys } from '@tweeter/shared';
+import {
+  timelinePartition,
+  type Position,
+  type RedisClient,
+  type TimelineKeys,
+} from '@tweeter/shared';
 import { CheckpointMovedError } from '../runtime/projection.ts';
 import { EntryRecords, homeArguments, homeScript } from './homeScript.ts';
+import { encodeChunk } from './partitions/chunk.ts';
+import { settleAll, writeHomes } from './partitions/homeWrites.ts';
 import { SharedEffects, type StepPlan } from './stepPlan.ts';
 
-/** Homes per script call on one server: large enough to amortise the call, small for Lua's stack. */
-const homesPerCall = 256;
 /** Members per ZADD/SADD/ZREM/SREM of the shared effects. */
 const membersPerCommand = 500;
 
@@ -85,17 +90,30 @@ export class StepWriter {
   readonly stats = { entries: 0 };
   private readonly redis: ScriptedRedis;
 
+  /** The copy's partition count (`meta.partitions`), known once `recover` ran. */
+  private partitions = 0;
+
   constructor(
     redis: RedisClient,
     private readonly keys: TimelineKeys,
     private readonly cap: number,
+    /** TIMELINES_PARTITIONS: the count a new copy gets. */
+    private readonly newCopyPartitions: number,
+    /** Write homes here even when the copy has partitions (a replay by the admin CLI). */
+    private readonly inline: boolean,
   ) {
     this.redis = redis as ScriptedRedis;
   }
 
+  /** The copy's partition count (0: homes are written by the step itself). */
+  get partitionCount(): number {
+    return this.partitions;
+  }
+
   async write(step: StepPlan, position: Position, from: Position | null): Promise<void> {
-    await this.meta(from, ['busy', position]);
-    await this.writeHomes(step);
+    const first = from === null ? ['partitions', String(this.partitions)] : [];
+    await this.meta(from, ['busy', position, ...first]);
+    await this.writeHomes(step, position);
     const effects = step.effects;
     const recorded = effects.size > 0;
     if (recorded) {
@@ -113,12 +131,15 @@ export class StepWriter {
    * Returns whether there was one.
    */
   async recover(): Promise<boolean> {
-    const [checkpoint, wal, walTo] = await this.redis.hmget(
+    const [checkpoint, wal, walTo, partitions] = await this.redis.hmget(
       this.keys.meta,
       'checkpoint',
       'wal',
       'walTo',
+      'partitions',
     );
+    // A copy keeps the partition count it was created with, until it is rebuilt.
+    this.partitions = checkpoint == null ? this.newCopyPartitions : Number(partitions ?? 0);
     if (wal == null || walTo == null) return false;
     await this.writeEffects(SharedEffects.decode(wal));
     await this.meta(
@@ -143,36 +164,35 @@ export class StepWriter {
     }
   }
 
-  private async writeHomes(step: StepPlan): Promise<void> {
+  private async writeHomes(step: StepPlan, position: Position): Promise<void> {
     const k = this.keys;
-    const writes: Promise<unknown>[] = [];
+    const bodies: Promise<unknown>[] = [];
     for (const body of step.bodies.values())
-      writes.push(this.redis.set(k.tweet(body.id), JSON.stringify(body)));
+      bodies.push(this.redis.set(k.tweet(body.id), JSON.stringify(body)));
     const records = new EntryRecords();
-    const cap = String(this.cap);
-    if (this.redis instanceof Cluster) {
-      // Homes live in different slots: one call each, routed to the home's master.
-      for (const [home, ops] of step.homes)
-        writes.push(
-          this.redis.timelinesHome(k.home(home), k.user(home), cap, ...homeArguments(ops, records)),
-        );
-      return settleAll(writes);
+    const homes = [...step.homes].map(([userId, ops]) => ({
+      userId,
+      args: homeArguments(ops, records),
+    }));
+    const partitions = this.partitions;
+    if (partitions === 0) return writeHomes(this.redis, k, this.cap, homes, bodies);
+    const byPartition = Array.from({ length: partitions }, () => [] as typeof homes);
+    for (const home of homes) byPartition[timelinePartition(home.userId, partitions)]!.push(home);
+    if (this.inline) {
+      // Written here, and each partition's checkpoint moved past the step after its homes.
+      await writeHomes(this.redis, k, this.cap, homes, bodies);
+      await settleAll(
+        byPartition.map((_, p) => this.redis.hset(k.partition(p), 'checkpoint', position)),
+      );
+      return;
     }
-    let keys: string[] = [];
-    let args: (string | Buffer)[] = [];
-    const flush = () => {
-      if (keys.length === 0) return;
-      writes.push(this.redis.timelinesHomes(keys.length, ...keys, cap, ...args));
-      keys = [];
-      args = [];
-    };
-    for (const [home, ops] of step.homes) {
-      keys.push(k.home(home), k.user(home));
-      for (const arg of homeArguments(ops, records)) args.push(arg);
-      if (keys.length >= 2 * homesPerCall) flush();
-    }
-    flush();
-    await settleAll(writes);
+    // Every partition gets a chunk, empty or not: its checkpoint then passes every step.
+    await settleAll([
+      ...bodies,
+      ...byPartition.map((list, p) =>
+        this.redis.xadd(k.fanout(p), '*', 'to', position, 'homes', encodeChunk(list)),
+      ),
+    ]);
   }
 
   private async writeEffects(effects: SharedEffects): Promise<void> {
@@ -203,11 +223,4 @@ export class StepWriter {
       writes.push(r.hset(key, Object.fromEntries(fields)));
     await settleAll(writes);
   }
-}
-
-/** Waits for every write, then throws the first failure (none is left running behind). */
-async function settleAll(writes: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(writes);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
 }

@@ -7,7 +7,8 @@ import {
   type RedisServers,
   type TimelineKeys,
 } from '@tweeter/shared';
-import type { CopiedProjection } from '../runtime/projection.ts';
+import type { CopiedProjection, WorkerStatus } from '../runtime/projection.ts';
+import { PartitionPool } from './partitions/partitionPool.ts';
 import { TimelineConnections } from './connections.ts';
 import { CopyKeys } from './copyKeys.ts';
 import { FollowGraphCache } from './followGraphCache.ts';
@@ -30,6 +31,12 @@ export interface TimelinesOptions {
   maxCommandsPerStep?: number;
   /** Members of the cached follow graph above which the cache is dropped and reloaded on demand. */
   cacheLimit?: number;
+  /** TIMELINES_PARTITIONS: the fan-out partitions of a new copy (0: homes written inline). */
+  partitions?: number;
+  /** Write homes inline even when the copy has partitions (the admin CLI's replays). */
+  inline?: boolean;
+  /** The database of the partitions' locks: needed to run partition appliers (`startWorkers`). */
+  databaseUrl?: string;
 }
 
 /**
@@ -47,6 +54,7 @@ export class TimelinesProjection implements CopiedProjection {
   private readonly writer: StepWriter;
   private readonly copyKeys: CopyKeys;
   private readonly cap: number;
+  private pool: PartitionPool | undefined;
 
   constructor(private readonly options: TimelinesOptions) {
     this.copy = options.version;
@@ -55,13 +63,39 @@ export class TimelinesProjection implements CopiedProjection {
     this.connections = new TimelineConnections(options.redis, options.redisPrefix, options.logger);
     const redis = this.connections.redis;
     this.graph = new FollowGraphCache(redis, this.keys, this.cap, options.cacheLimit);
-    this.writer = new StepWriter(redis, this.keys, this.cap);
+    this.writer = new StepWriter(
+      redis,
+      this.keys,
+      this.cap,
+      options.partitions ?? 0,
+      options.inline ?? false,
+    );
     this.copyKeys = new CopyKeys(options.redis, options.redisPrefix, this.keys);
   }
 
   /** Fan-out entries sent to home timelines by posts, for the benchmark. */
   get stats(): { readonly entries: number } {
     return this.writer.stats;
+  }
+
+  /** Applies this process's share of the copy's fan-out partitions, if it has any. */
+  startWorkers(): void {
+    const { databaseUrl, inline } = this.options;
+    if (!databaseUrl || inline) return;
+    this.pool ??= new PartitionPool({
+      redis: this.options.redis,
+      redisPrefix: this.options.redisPrefix,
+      keys: this.keys,
+      copy: this.copy,
+      cap: this.cap,
+      databaseUrl,
+      logger: this.options.logger,
+    });
+    this.pool.start();
+  }
+
+  workerStatus(): WorkerStatus[] {
+    return this.pool?.status() ?? [];
   }
 
   async setup(): Promise<void> {
@@ -131,6 +165,7 @@ export class TimelinesProjection implements CopiedProjection {
   }
 
   async close(): Promise<void> {
+    await this.pool?.stop();
     await this.connections.close();
   }
 }

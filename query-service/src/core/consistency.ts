@@ -1,4 +1,4 @@
-import { Problem, type RedisClient } from '@tweeter/shared';
+import { Problem, timelinePartition, type RedisClient } from '@tweeter/shared';
 import { Histogram, type Registry } from 'prom-client';
 import type { LiveCopies } from './activeCopies.ts';
 import type { ReadModelServer } from './readModelSource.ts';
@@ -66,12 +66,14 @@ export class ConsistencyGate {
     copies: LiveCopies,
     server: ReadModelServer,
     deadline: number = this.deadline(),
+    /** The home timeline read, if any: on a copy with fan-out partitions, its partition counts. */
+    home?: string,
   ) {
     const started = this.now();
     let pause = 2;
     for (;;) {
       const standings = await Promise.all(
-        sources.map((source) => this.standing(source, copies, server, position)),
+        sources.map((source) => this.standing(source, copies, server, position, home)),
       );
       if (standings.every((s) => passed(s, position))) {
         this.waits.observe({ outcome: 'passed' }, (this.now() - started) / 1000);
@@ -97,16 +99,18 @@ export class ConsistencyGate {
     copies: LiveCopies,
     server: ReadModelServer,
     position: string,
+    home: string | undefined,
   ) {
+    const partition = source === 'timelines' ? this.partitionOf(copies, home) : undefined;
     const key =
       source === 'read-model'
         ? `rm:${server.name}:${copies.readModel}`
-        : `tl:${copies.timelines.namespace}`;
+        : `tl:${copies.timelines.namespace}:${partition ?? ''}`;
     const known = this.known.get(key);
     if (known && passed(known, position) && this.now() - known.at < this.trustMs) return known;
     let poll = this.polls.get(key);
     if (!poll) {
-      poll = this.poll(source, copies, server).finally(() => this.polls.delete(key));
+      poll = this.poll(source, copies, server, partition).finally(() => this.polls.delete(key));
       this.polls.set(key, poll);
     }
     const standing = await poll;
@@ -114,10 +118,20 @@ export class ConsistencyGate {
     return standing;
   }
 
+  /** Each timelines copy's partition count (fixed for a copy), once read. */
+  private readonly partitionCounts = new Map<string, number>();
+
+  /** The fan-out partition holding `home` in the copy, when its count is known and not 0. */
+  private partitionOf(copies: LiveCopies, home: string | undefined): number | undefined {
+    const count = this.partitionCounts.get(copies.timelines.namespace);
+    return home && count ? timelinePartition(home, count) : undefined;
+  }
+
   private async poll(
     source: ReadSource,
     copies: LiveCopies,
     server: ReadModelServer,
+    partition: number | undefined,
   ): Promise<Standing> {
     switch (source) {
       case 'read-model':
@@ -129,12 +143,25 @@ export class ConsistencyGate {
       case 'timelines': {
         // Redis down: the timeline is answered from the tables, so there is nothing to wait for.
         if (this.redis.status !== 'ready') return { checkpoint: null, read: false, at: this.now() };
-        const [checkpoint, live] = await this.redis.hmget(
-          copies.timelines.meta,
-          'checkpoint',
-          'live',
-        );
-        return { checkpoint: checkpoint ?? null, read: live === '1', at: this.now() };
+        const keys = copies.timelines;
+        const [[checkpoint, live, partitions], [applied]] = await Promise.all([
+          this.redis.hmget(keys.meta, 'checkpoint', 'live', 'partitions'),
+          partition === undefined
+            ? [null]
+            : this.redis.hmget(keys.partition(partition), 'checkpoint'),
+        ]);
+        this.partitionCounts.set(keys.namespace, Number(partitions ?? 0));
+        // With fan-out partitions, the copy has passed a position for this home once the planner
+        // has (author lists, graph) and the home's partition has too (its homes).
+        const passedBy =
+          partition === undefined || checkpoint == null || applied == null
+            ? partition === undefined
+              ? (checkpoint ?? null)
+              : null
+            : applied < checkpoint
+              ? applied
+              : checkpoint;
+        return { checkpoint: passedBy, read: live === '1', at: this.now() };
       }
       default: {
         const never: never = source;

@@ -42,13 +42,15 @@ export function withRead<T>(
   req: Request,
   sources: readonly ReadSource[],
   read: (prepared: PreparedRead) => Promise<T>,
+  /** The home timeline read, if any (read-your-writes then waits for its fan-out partition). */
+  home?: string,
 ): Promise<T> {
   const minPosition = minPositionOf(req);
   const deadline = ctx.gate.deadline();
   return ctx.source.read(async (server) => {
     const copies = await server.copies.get();
     if (minPosition !== null)
-      await ctx.gate.waitFor(minPosition, sources, copies, server, deadline);
+      await ctx.gate.waitFor(minPosition, sources, copies, server, deadline, home);
     return read({
       copies,
       readModel: copyOf(server.db, copies.readModel),

@@ -24,6 +24,7 @@ export function registerGettingTimeline(
         ['read-model', 'timelines'],
         ({ copies, db, minPosition }) =>
           getTimeline({ ...ctx, db }, copies, userId, page.after, page.limit, minPosition),
+        userId,
       );
       return { page, result };
     })();

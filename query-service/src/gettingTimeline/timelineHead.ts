@@ -2,6 +2,7 @@ import {
   Cluster,
   decodeTimelineBoundary,
   decodeTimelineMember,
+  timelinePartition,
   type RedisClient,
   type TimelineKeys,
 } from '@tweeter/shared';
@@ -37,13 +38,21 @@ export async function readHead(
   minPosition: string | null,
 ): Promise<HeadRead> {
   const [meta, userHash, allCelebrities, homeRanges] = await Promise.all([
-    redis.hmget(keys.meta, 'live', 'checkpoint'),
+    redis.hmget(keys.meta, 'live', 'checkpoint', 'partitions'),
     redis.hgetallBuffer(keys.user(userId)),
     redis.smembers(keys.celebs),
     rangesBelow(redis, keys.home(userId), cursor, null, n),
   ]);
-  const [live, checkpoint = null] = meta;
+  const [live, checkpoint = null, partitions] = meta;
   if (live !== '1') return { kind: 'fallback', reason: 'not-live' };
+  // With fan-out partitions, the home itself has reached the position once its partition has.
+  if (minPosition !== null && Number(partitions ?? 0) > 0) {
+    const applied = await redis.hget(
+      keys.partition(timelinePartition(userId, Number(partitions))),
+      'checkpoint',
+    );
+    if (applied === null || applied < minPosition) return { kind: 'fallback', reason: 'behind' };
+  }
   // The consistency gate saw the copy pass the position or not live at all; in between, a
   // rebuild may have turned live at a head that did not include the position yet. The read model
   // has passed it (the gate waited for it), so it answers.

@@ -143,6 +143,12 @@ export const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RATE_LIMIT_WRITES_PER_MINUTE: wholeNumber(300),
   FANOUT_MAX_FOLLOWERS: wholeNumber(10_000),
+  /**
+   * Fan-out partitions of a new timelines copy (fixed for the copy until it is rebuilt): homes are
+   * split by owner and every projector process applies a share of them. 0: the process running
+   * the timelines projection writes every home itself.
+   */
+  TIMELINES_PARTITIONS: wholeNumber(0),
   CONSISTENCY_WAIT_MS: wholeNumber(2000),
 });
 

@@ -34,7 +34,9 @@ export interface TimelineKeys {
   /**
    * Hash: `checkpoint` (log position of the last event applied) and `live` ('1' once the copy has
    * caught up with the head of the log since it was (re)built). Missing: the copy is empty or was
-   * flushed, and is being rebuilt; answer from PostgreSQL.
+   * flushed, and is being rebuilt; answer from PostgreSQL. Also `partitions` (the copy's count
+   * of fan-out partitions, fixed until a rebuild; absent or 0: homes are written by the planner
+   * itself), and the projector's step bookkeeping (`busy`, `wal`, `walTo`).
    */
   readonly meta: string;
   /** Set of the user ids whose tweets are not fanned out (sticky: once above the threshold). */
@@ -42,8 +44,9 @@ export interface TimelineKeys {
   /** Sorted set: U's home timeline head (see the prefix invariant). */
   home(userId: string): string;
   /**
-   * Hash, present exactly while U exists: `u` username, `d` display name, and the boundary `bs`
-   * (score) and `bm` (16-byte member) once the home timeline was trimmed. Its absence for a user
+   * Hash: `u` username and `d` display name, present exactly while U exists; the boundary `bs`
+   * (score) and `bm` (16-byte member) once the home timeline was trimmed; `s`, the position of
+   * the last operation applied to the home (the projector's exactly-once stamp). Its absence for a user
    * the read model knows (while `meta.live` is '1') means the user's Redis data was lost.
    */
   user(userId: string): string;
@@ -55,8 +58,35 @@ export interface TimelineKeys {
   following(userId: string): string;
   /** String: the tweet body as JSON (`TweetBody`). */
   tweet(tweetId: string): string;
-  /** The prefix of tweet body keys (for scripts that derive them). */
+  /** The prefix of tweet body keys. */
   readonly tweetPrefix: string;
+  /**
+   * Stream: the fan-out chunks of partition `p` (homes whose owner `timelinePartition` maps to
+   * p), in log order: each entry `to` (the step's end position) and `homes` (the encoded home
+   * operations). Written by the planner, read and trimmed by the partition's applier.
+   */
+  fanout(partition: number): string;
+  /**
+   * Hash, same slot as `fanout(p)`: `checkpoint` (every operation of the partition up to it is in
+   * its homes), `lastId` (the last chunk applied), `owner` (the applying process), `at` (ms).
+   */
+  partition(partition: number): string;
+  /** Hash: projector process → the time (ms) its membership in the fan-out expires. */
+  readonly members: string;
+}
+
+/**
+ * The partition of a home owner among `count` (FNV-1a of the id's lower-case text): fixed for a
+ * copy, as the count is (`meta.partitions`).
+ */
+export function timelinePartition(userId: string, count: number): number {
+  let h = 0x811c9dc5;
+  const id = userId.toLowerCase();
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % count;
 }
 
 export function timelineKeys(version: string = defaultTimelinesVersion): TimelineKeys {
@@ -73,6 +103,9 @@ export function timelineKeys(version: string = defaultTimelinesVersion): Timelin
     following: (u) => `${ns}following:{${u}}`,
     tweet: (t) => `${ns}t:${t}`,
     tweetPrefix: `${ns}t:`,
+    fanout: (p) => `${ns}fanout:{p${p}}`,
+    partition: (p) => `${ns}part:{p${p}}`,
+    members: `${ns}members`,
   };
 }
 

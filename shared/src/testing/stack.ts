@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
+import { connectRedis, redisMasters } from '../redis/redis.ts';
 import { freePort, printOutputs, startService, type ServiceProcess } from './processes.ts';
 import {
   createTestDatabase,
   testNatsPrefix,
+  testRedisEnv,
   testRedisPrefix,
-  testRedisUrl,
+  testRedisServers,
   type TestDatabase,
 } from './resources.ts';
 
@@ -24,10 +25,11 @@ export interface Stack {
   stop(options?: { printOutput?: boolean }): Promise<void>;
 }
 
-// Atomic, unlike SCAN + DEL from the client: the projector never sees half a flush.
-const deletePrefix = `
+// Atomic, unlike SCAN + DEL from the client: the projector never sees half a flush. On a cluster
+// it runs on each master over that master's keys, which lie in many slots: one UNLINK per key.
+const deletePrefix = `#!lua flags=allow-cross-slot-keys
 local keys = redis.call('KEYS', ARGV[1])
-for i = 1, #keys, 500 do redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys))) end
+for _, key in ipairs(keys) do redis.call('UNLINK', key) end
 return #keys`;
 
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
@@ -40,7 +42,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   ];
   const common = {
     DATABASE_URL: database.url,
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
     REDIS_PREFIX: redisPrefix,
     NATS_PREFIX: testNatsPrefix(),
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
@@ -78,9 +80,13 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       }).then((s) => (started.push(s), s)),
     ]);
     const flushRedis = async () => {
-      const redis = new Redis(testRedisUrl());
+      const redis = connectRedis(testRedisServers(), '', { lazyConnect: true });
       try {
-        return (await redis.eval(deletePrefix, 0, `${redisPrefix}*`)) as number;
+        await redis.connect();
+        const counts = await Promise.all(
+          redisMasters(redis).map((master) => master.eval(deletePrefix, 0, `${redisPrefix}*`)),
+        );
+        return (counts as number[]).reduce((sum, n) => sum + n, 0);
       } finally {
         redis.disconnect();
       }

@@ -1,0 +1,202 @@
+import {
+  connectRedis,
+  type Logger,
+  type Position,
+  type RedisClient,
+  type RedisServers,
+  type TimelineKeys,
+} from '@tweeter/shared';
+import { AdvisoryLock, sleep } from '../../runtime/advisoryLock.ts';
+import { defineTimelineScripts, type ScriptedRedis } from '../stepWriter.ts';
+import { decodeChunk } from './chunk.ts';
+import { writeHomes } from './homeWrites.ts';
+
+/**
+ * KEYS partition hash, fan-out stream; ARGV the last chunk id the applier started from ('0' for
+ * none), the chunk applied, its position, the owner, now (ms). Moves the partition past the chunk
+ * and trims the stream below it, if nobody moved it meanwhile (a flush, a reset): returns 0 then.
+ */
+const advanceScript = `
+if (redis.call('HGET', KEYS[1], 'lastId') or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'lastId', ARGV[2], 'checkpoint', ARGV[3], 'owner', ARGV[4], 'at', ARGV[5])
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2])
+return 1
+`;
+
+type ApplierRedis = ScriptedRedis & {
+  timelinesAdvance(part: string, stream: string, ...args: string[]): Promise<0 | 1>;
+};
+
+export interface PartitionStatus {
+  partition: number;
+  /** held: this process applies it; free: it does not (another may). */
+  state: 'held' | 'free';
+  checkpoint: Position | null;
+  /** Chunks applied by this process since it took the partition. */
+  chunks: number;
+}
+
+export interface PartitionApplierOptions {
+  partition: number;
+  redis: RedisServers;
+  redisPrefix: string;
+  keys: TimelineKeys;
+  cap: number;
+  databaseUrl: string;
+  /** The lock's name: one applier per partition of a copy, across processes. */
+  lockName: string;
+  owner: string;
+  logger: Logger;
+}
+
+/**
+ * Applies one partition's fan-out chunks, in order, while holding the partition's advisory lock:
+ * each chunk's home operations (the same stamped home script as the planner's inline writes, so
+ * a chunk applied twice — after a crash here, or published twice by a planner that crashed — has
+ * no second effect), then the partition's checkpoint, and the stream is trimmed below it.
+ */
+export class PartitionApplier {
+  private readonly lock: AdvisoryLock;
+  private readonly stopper = new AbortController();
+  private attempt: AbortController | undefined;
+  private done: Promise<void> | undefined;
+  private held = false;
+  private checkpoint: Position | null = null;
+  private chunks = 0;
+  private readonly log: Logger;
+  /** Writes (auto-pipelined) and the blocking stream reads: connections of their own. */
+  private readonly writer: ApplierRedis;
+  private readonly reader: RedisClient;
+
+  constructor(private readonly options: PartitionApplierOptions) {
+    this.log = options.logger.child({ partition: options.partition });
+    this.lock = new AdvisoryLock(options.databaseUrl, options.lockName, this.log);
+    this.writer = connectRedis(options.redis, options.redisPrefix, {
+      lazyConnect: true,
+      autoPipelining: true,
+    }) as ApplierRedis;
+    defineTimelineScripts(this.writer);
+    this.writer.defineCommand('timelinesAdvance', { lua: advanceScript, numberOfKeys: 2 });
+    this.reader = connectRedis(options.redis, options.redisPrefix, {
+      lazyConnect: true,
+      autoPipelining: false,
+    });
+    for (const c of [this.writer, this.reader])
+      c.on('error', (error) => this.log.debug({ err: error }, 'redis connection error'));
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  get isHeld(): boolean {
+    return this.held;
+  }
+
+  status(): PartitionStatus {
+    return {
+      partition: this.options.partition,
+      state: this.held ? 'held' : 'free',
+      checkpoint: this.checkpoint,
+      chunks: this.chunks,
+    };
+  }
+
+  start(): void {
+    this.done ??= this.loop();
+  }
+
+  /** Lets the partition go after the chunk in hand (another process takes it). */
+  async release(): Promise<void> {
+    this.stopper.abort();
+    this.attempt?.abort();
+    await this.done;
+    this.reader.disconnect();
+    await this.writer.quit().catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.stopper.signal;
+    let backoffMs = 200;
+    while (!signal.aborted) {
+      const attempt = new AbortController();
+      this.attempt = attempt;
+      const acquired = await this.lock.acquire(signal, () => attempt.abort(), 500);
+      if (!acquired) break;
+      this.held = true;
+      this.log.info('partition taken; applying its fan-out');
+      try {
+        await this.applyUntilAborted(attempt.signal);
+        backoffMs = 200;
+      } catch (error) {
+        if (!attempt.signal.aborted)
+          this.log.warn(
+            { err: error, retryInMs: backoffMs },
+            'partition: applying failed; retrying',
+          );
+        await sleep(backoffMs, signal);
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      } finally {
+        this.held = false;
+        await this.lock.release();
+      }
+    }
+  }
+
+  private async applyUntilAborted(signal: AbortSignal): Promise<void> {
+    const { keys, partition } = this.options;
+    const part = keys.partition(partition);
+    const stream = keys.fanout(partition);
+    const [lastId, checkpoint] = await this.writer.hmget(part, 'lastId', 'checkpoint');
+    let from = lastId ?? '0';
+    this.checkpoint = (checkpoint ?? null) as Position | null;
+    while (!signal.aborted) {
+      const reply = (await this.reader.xreadBuffer(
+        'COUNT',
+        16,
+        'BLOCK',
+        1000,
+        'STREAMS',
+        stream,
+        from,
+      )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+      for (const [, entries] of reply ?? []) {
+        for (const [idBuffer, fields] of entries) {
+          if (signal.aborted) return;
+          const id = idBuffer.toString();
+          const chunk = fieldsOf(fields);
+          const to = chunk.get('to')?.toString() ?? '';
+          await writeHomes(
+            this.writer,
+            keys,
+            this.options.cap,
+            decodeChunk(chunk.get('homes') ?? Buffer.alloc(0)),
+          );
+          const moved = await this.writer.timelinesAdvance(
+            part,
+            stream,
+            from,
+            id,
+            to,
+            this.options.owner,
+            String(Date.now()),
+          );
+          if (moved === 0) {
+            this.log.info('partition: moved under us (a reset or flush); starting over');
+            return;
+          }
+          from = id;
+          this.checkpoint = to as Position;
+          this.chunks++;
+        }
+      }
+    }
+  }
+}
+
+/** A stream entry's fields (name, value, …) by name. */
+function fieldsOf(fields: Buffer[]): Map<string, Buffer> {
+  const map = new Map<string, Buffer>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString(), fields[i + 1]!);
+  return map;
+}
