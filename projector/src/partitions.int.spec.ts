@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { comparePositions, timelineKeys, type Position } from '@tweeter/shared';
+import { freePort, testRedisServers } from '@tweeter/shared/testing';
+import { replayToHead } from './runtime/replay.ts';
+import type { RunnerStatus } from './runtime/runner.ts';
+import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
+import { ProjectorProcess } from './testing/projectorProcess.ts';
+import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
+import { ReferenceModel } from './testing/referenceModel.ts';
+import { isBookkeeping } from './timelines/compareCopies.ts';
+import { snapshotTimelines } from './verification/snapshots.ts';
+
+const partitions = 6;
+const fixture = useProjectorTestEnv();
+
+const timelinesOf = (status: RunnerStatus[] | null) => status?.find((p) => p.name === 'timelines');
+const held = (status: RunnerStatus[] | null) =>
+  (timelinesOf(status)?.partitions ?? []).filter((p) => p.state === 'held').map((p) => p.partition);
+
+describe('fan-out partitions shared by two projector processes', () => {
+  it('split between the processes; the survivor of a SIGKILL takes them all; nothing lost or doubled', async () => {
+    const { store } = fixture;
+    const log = new LogBuilder();
+    const authors = [log.userCreated(), log.userCreated(), log.userCreated()];
+    const fans = Array.from({ length: 1500 }, () => log.userCreated());
+    for (const f of fans) for (const a of authors) log.followed(f, a);
+    const ref = new ReferenceModel();
+    let events = log.take();
+    for (const e of events) ref.apply(e);
+    await appendAll(store, events, 1000);
+
+    const env = fixture.env({ TIMELINES_PARTITIONS: String(partitions) });
+    const one = new ProjectorProcess(await freePort(), env);
+    const two = new ProjectorProcess(await freePort(), env);
+    one.start();
+    two.start();
+    // Both take a share: neither holds them all, together they hold every partition.
+    const shared = async () => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const [a, b] = [held(await one.status()), held(await two.status())];
+        if (a.length > 0 && b.length > 0 && new Set([...a, ...b]).size === partitions)
+          return [a, b];
+        if (Date.now() > deadline) throw new Error(`partitions not shared: ${a} / ${b}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const [heldByOne, heldByTwo] = await shared();
+    expect(heldByOne!.filter((p) => heldByTwo!.includes(p))).toEqual([]);
+
+    // A large fan-out (80 posts × 1,500 followers each = 120,000 home entries), with the
+    // process that holds partitions killed in the middle of it.
+    for (let i = 0; i < 80; i++) log.tweetPosted(authors[i % authors.length]!);
+    events = log.take();
+    for (const e of events) ref.apply(e);
+    const appending = appendAll(store, events, 5);
+    await new Promise((r) => setTimeout(r, 300));
+    await one.kill('SIGKILL');
+    const last = await appending;
+    await waitUntilVisible(store, last);
+    const head = await store.headPosition();
+
+    // The survivor takes every partition within a few seconds, and catches up.
+    const tookOver = Date.now();
+    await two.waitFor((s) => held(s).length === partitions, 15_000, 'all partitions held');
+    const takeoverMs = Date.now() - tookOver;
+    expect(takeoverMs).toBeLessThan(10_000);
+    await two.waitFor(
+      (s) =>
+        (timelinesOf(s)?.partitions ?? []).every(
+          (p) => comparePositions(p.checkpoint as Position | null, head) >= 0,
+        ) && comparePositions(timelinesOf(s)?.checkpoint ?? null, head) >= 0,
+      60_000,
+      'every partition caught up',
+    );
+    // A process started later takes a share from the one running.
+    const late = new ProjectorProcess(await freePort(), env);
+    late.start();
+    await late.waitFor((s) => held(s).length >= partitions / 2, 20_000, 'a share taken');
+    await two.waitFor((s) => held(s).length <= partitions / 2, 10_000, 'a share given up');
+    await Promise.all([late.kill('SIGTERM'), two.kill('SIGTERM')]);
+    console.log(`partitions: survivor held all ${partitions} within ${takeoverMs} ms of the kill`);
+
+    expect(await fixture.differencesFrom(ref)).toEqual([]);
+    const clean = fixture.timelines('clean', 10_000);
+    await replayToHead(clean, store, { batchSize: 2000 });
+    const live = await snapshotTimelines(
+      testRedisServers(),
+      fixture.redisPrefix,
+      timelineKeys('v1').namespace,
+    );
+    const rebuilt = await snapshotTimelines(
+      testRedisServers(),
+      fixture.redisPrefix,
+      timelineKeys('clean').namespace,
+    );
+    const differing = [...new Set([...Object.keys(live), ...Object.keys(rebuilt)])]
+      .filter((key) => !isBookkeeping(key))
+      .filter((key) => JSON.stringify(live[key]) !== JSON.stringify(rebuilt[key]))
+      .slice(0, 3);
+    expect(differing).toEqual([]);
+    expect(Object.keys(live).length).toBeGreaterThan(fans.length);
+    await clean.reset();
+    await clean.close();
+  });
+});
