@@ -1,64 +1,96 @@
 /**
- * `npm run bench:projector`: replay throughput of read-model and timelines, live post → timeline
- * latency, and Redis bytes per home-timeline entry, on a synthetic log. Prints one JSON line per
- * figure (performance.md); never fails. Figures are ratios against limits measured in the same run
- * where the brief defines a limit; the machine is shared, so absolute figures vary.
+ * `npm run bench:projector` (docs/benchmarks.md): the timelines projection on a single Redis and
+ * on the local Redis Cluster, and the read model, on a synthetic log. Prints one JSON line per
+ * figure, each with its baseline measured in the same run and the ratio; never fails (a section
+ * that breaks is noted on stderr and the others run on). The machine is shared: ratios count,
+ * absolute figures vary.
+ *
+ * - replay-read-model: events/s of a foreground replay of the read model.
+ * - replay-timelines (single, cluster): entries/s rebuilding a timelines copy, against pipelined
+ *   ZADD of the same Redis from a Node client and from redis-benchmark (zaddBaselines.ts).
+ * - post-to-timeline (single, cluster) and its breakdown: live posting by the benchmark's own
+ *   authors of 100, 1000 and 5000 followers against a bare fan-out (postToTimeline.ts).
+ * - timeline-entry-bytes (single, cluster): MEMORY USAGE per entry of a full home (entryBytes.ts).
+ * - listpack-insert-position: newest entry at the tail of a full home vs at its head.
+ *
+ * Env: BENCH_USERS (10,000), BENCH_TWEETS (50,000), BENCH_FOLLOWS (150,000) shape the log;
+ * BENCH_FOLLOWER_TIERS ("100,1000,5000"), BENCH_AUTHORS_PER_TIER (2), BENCH_POSTS (200),
+ * BENCH_POSTS_PER_SECOND (20), BENCH_ROUNDS (4) the live posting, then BENCH_SOLO_POSTS (12) at
+ * BENCH_SOLO_POSTS_PER_SECOND (2) by the largest authors alone; BENCH_ZADD_OPS (500,000);
+ * TEST_REDIS_CLUSTER_NODES / REDIS_CLUSTER_NODES the cluster (`none`: single server only).
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import {
   createPool,
-  encodeTimelineMember,
+  homeTimelineCap,
   PostgresEventStore,
+  Redis,
   timelineKeys,
   type NewEvent,
-  type Position,
 } from '@tweeter/shared';
-import {
-  createTestDatabase,
-  deleteRedisKeys,
-  testRedisUrl,
-  uniqueTag,
-} from '@tweeter/shared/testing';
+import { createTestDatabase, testRedisUrl, uniqueTag } from '@tweeter/shared/testing';
 import { ReadModelProjection } from '../src/readModel/readModelProjection.ts';
 import { replayToHead } from '../src/runtime/replay.ts';
-import { ProjectionRunner } from '../src/runtime/runner.ts';
 import { appendAll, LogBuilder } from '../src/testing/eventFactory.ts';
 import { buildWorkload, seededRandom } from '../src/testing/syntheticLog.ts';
 import { TimelinesProjection } from '../src/timelines/timelinesProjection.ts';
+import { entryBytes, type EntryBytes } from './entryBytes.ts';
+import { listpackPosition } from './listpackPosition.ts';
+import { postToTimeline, type BenchAuthor } from './postToTimeline.ts';
+import {
+  deleteKeys,
+  findCluster,
+  rawClient,
+  settleCluster,
+  type RedisTarget,
+} from './redisTargets.ts';
+import { knob, note, print, ratio, round, section } from './report.ts';
+import { installStepTracer } from './stepTrace.ts';
+import { nodeZaddRate, serverZaddRate } from './zaddBaselines.ts';
 
-const arg = (name: string, fallback: number) => {
-  const v = process.env[`BENCH_${name.toUpperCase()}`];
-  return v ? Number(v) : fallback;
-};
 const shape = {
-  users: arg('users', 10_000),
-  tweets: arg('tweets', 200_000),
-  follows: arg('follows', 200_000),
+  users: knob('users', 10_000),
+  tweets: knob('tweets', 50_000),
+  follows: knob('follows', 150_000),
 };
-const print = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
-const note = (text: string) => console.error(`# ${text}`);
-const round = (x: number, digits = 0) => Number(x.toFixed(digits));
+const fanoutMaxFollowers = 10_000;
+const cap = homeTimelineCap;
+const version = 'bench';
+const keys = timelineKeys(version);
 const logger = pino({ level: 'silent' });
 const redisUrl = testRedisUrl();
 const prefix = `bench:${uniqueTag()}:`;
 
+const single: RedisTarget = { label: 'single', servers: { url: redisUrl } };
+const clusterNodes = await findCluster();
+const targets: RedisTarget[] = clusterNodes
+  ? [single, { label: 'cluster', servers: { url: redisUrl, clusterNodes }, nodes: clusterNodes }]
+  : [single];
+if (!clusterNodes) note('no Redis Cluster: the cluster figures are skipped');
+
 const database = await createTestDatabase();
 const store = await PostgresEventStore.connect({ url: database.url, pollIntervalMs: 1000 });
 const pool = createPool(database.url, { max: 10 });
-const redis = new Redis(redisUrl, { keyPrefix: prefix });
-const timelines = new TimelinesProjection({
-  redis: { url: redisUrl },
-  redisPrefix: prefix,
-  version: 'bench',
-  fanoutMaxFollowers: 10_000,
-  logger,
-});
 const readModel = new ReadModelProjection(pool, 'bench_read_model');
+/** Every timelines projection made, by target: reset and closed at the end. */
+const copies = new Map<RedisTarget['label'], TimelinesProjection[]>();
+/** A projection of the benchmark's copy on `target` (a fresh one per attempt of a section). */
+const copyOn = (target: RedisTarget) => {
+  const timelines = new TimelinesProjection({
+    redis: target.servers,
+    redisPrefix: prefix,
+    version,
+    fanoutMaxFollowers,
+    logger,
+  });
+  copies.set(target.label, [...(copies.get(target.label) ?? []), timelines]);
+  return timelines;
+};
+/** Cluster sections run again once after a failure, when the cluster is ok again. */
+const retryOn = (target: RedisTarget) =>
+  target.nodes ? { attempts: 2, beforeRetry: () => settleCluster(target) } : {};
+const benchStarted = performance.now();
 
 try {
   note(
@@ -67,8 +99,10 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')} (shared with other work)`,
   );
-  // 1. The log.
-  let started = Date.now();
+
+  // 1. The log: the synthetic workload, then the benchmark's authors (exactly 100, 1000, 5000
+  //    followers among live users) and a reader who follows enough authors for a full home.
+  let started = performance.now();
   const log = new LogBuilder(Date.parse('2026-01-01T00:00:00.000Z'), 10);
   const random = seededRandom(42);
   const built = buildWorkload(
@@ -83,6 +117,33 @@ try {
     },
     random,
   );
+  const deleted = new Set(
+    log.events
+      .filter((e) => e.type === 'UserDeleted')
+      .map((e) => (e.data as { userId: string }).userId),
+  );
+  const live = built.users.filter((u) => !deleted.has(u));
+  const sample = (n: number) => {
+    const pool = [...live];
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(random() * (pool.length - i));
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    return pool.slice(0, n);
+  };
+  const tiers = (process.env.BENCH_FOLLOWER_TIERS ?? '100,1000,5000')
+    .split(',')
+    .map((t) => Math.min(Number(t), fanoutMaxFollowers, live.length));
+  const authors: BenchAuthor[] = [];
+  for (let k = 0; k < knob('authors_per_tier', 2); k++)
+    for (const tier of tiers) {
+      const id = log.userCreated();
+      const followers = sample(tier);
+      for (const f of followers) log.followed(f, id);
+      authors.push({ id, followers });
+    }
+  const reader = log.userCreated('benchreader');
+  for (const a of [...sample(400), ...authors.map((x) => x.id)]) log.followed(reader, a);
   let events: NewEvent[] | undefined = log.take();
   const eventCount = events.length;
   await appendAll(store, events, 2000);
@@ -92,230 +153,157 @@ try {
   await pool.query('CHECKPOINT');
   await pool.query('VACUUM ANALYZE event_store.events');
   note(
-    `log: ${eventCount} events (${built.users.length} users, ${built.edges} follows, ${built.tweets} tweets) appended in ${Date.now() - started} ms`,
+    `log: ${eventCount} events (${built.users.length} users, ${built.edges} follows, ${built.tweets} tweets, authors of ${tiers.join('/')} followers) appended in ${round(performance.now() - started)} ms`,
   );
 
   // 2. replay-read-model.
-  started = performance.now();
-  const rm = await replayToHead(readModel, store, { batchSize: 20_000 });
-  let seconds = (performance.now() - started) / 1000;
-  print({
-    name: 'replay-read-model',
-    value: round(rm.applied / seconds),
-    unit: 'events/s',
-    events: rm.applied,
-    seconds: round(seconds, 2),
-    target: 50_000,
+  await section('replay-read-model', async () => {
+    started = performance.now();
+    const rm = await replayToHead(readModel, store, { batchSize: 20_000 });
+    const seconds = (performance.now() - started) / 1000;
+    print({
+      name: 'replay-read-model',
+      value: round(rm.applied / seconds),
+      unit: 'events/s',
+      events: rm.applied,
+      seconds: round(seconds, 2),
+      target: 50_000,
+    });
   });
 
-  // 3. Raw fan-out limit: pipelined ZADD of the same member/score shape into as many keys.
-  const baselineKeys = Math.min(shape.users, 10_000);
-  const baselineOps = 1_000_000;
-  const members = Array.from({ length: 1000 }, () => randomBytes(16));
-  started = performance.now();
-  for (let done = 0; done < baselineOps;) {
-    const p = redis.pipeline();
-    for (let i = 0; i < 10_000; i++, done++)
-      p.zadd(
-        `zadd-baseline:${done % baselineKeys}`,
-        1_767_225_600_000 + done,
-        members[done % 1000]!,
-      );
-    await p.exec();
-  }
-  const baseline = baselineOps / ((performance.now() - started) / 1000);
-  for (let i = 0; i < baselineKeys; i += 1000)
-    await redis.del(
-      ...Array.from(
-        { length: Math.min(1000, baselineKeys - i) },
-        (_, j) => `zadd-baseline:${i + j}`,
-      ),
+  // 3. replay-timelines on each Redis, with its ZADD limits measured just before.
+  const afterReplay = new Map<RedisTarget['label'], EntryBytes>();
+  const homeOfReader = `${prefix}${keys.home(reader)}`;
+  const scratchOfReader = `${prefix}bytes-baseline:{${reader}}`;
+  const replayed = new Set<RedisTarget['label']>();
+  const replayRates = new Map<RedisTarget['label'], number>();
+  for (const target of targets)
+    await section(
+      `replay-timelines (${target.label})`,
+      async () => {
+        const zaddOps = knob('zadd_ops', 500_000);
+        const nodeRate = await nodeZaddRate(target, prefix, zaddOps);
+        const serverRate = await serverZaddRate(target, prefix);
+        const timelines = copyOn(target);
+        await timelines.reset(); // what a failed attempt left
+        started = performance.now();
+        const tl = await replayToHead(timelines, store, { batchSize: 10_000 });
+        const seconds = (performance.now() - started) / 1000;
+        await timelines.close();
+        const rate = timelines.stats.entries / seconds;
+        print({
+          name: 'replay-timelines',
+          redis: target.label,
+          value: round(rate),
+          unit: 'entries/s',
+          baseline: round(nodeRate),
+          ratio: ratio(rate, nodeRate),
+          baselineNote:
+            target.label === 'single'
+              ? "pipelined ZADD from a Node ioredis client (the projector's own client)"
+              : 'per-key ZADD from an auto-pipelined Node ioredis Cluster client',
+          ...(serverRate
+            ? { serverBaseline: round(serverRate), serverRatio: ratio(rate, serverRate) }
+            : {}),
+          entries: timelines.stats.entries,
+          events: tl.applied,
+          seconds: round(seconds, 2),
+          target: 0.6,
+          serverTarget: 0.3,
+        });
+        replayed.add(target.label);
+        replayRates.set(target.label, rate);
+        const raw = rawClient(target);
+        try {
+          afterReplay.set(target.label, await entryBytes(raw, homeOfReader, scratchOfReader));
+        } finally {
+          raw.disconnect();
+        }
+      },
+      retryOn(target),
     );
 
-  // The server's own limit, without a Node client in the way: redis-benchmark, when installed.
-  let serverBaseline: number | undefined;
-  try {
-    const { hostname, port } = new URL(redisUrl);
-    const tag = `${prefix}zb:`;
-    const out = execFileSync(
-      'redis-benchmark',
-      [
-        '-h',
-        hostname,
-        '-p',
-        port || '6379',
-        '-q',
-        '-n',
-        '1000000',
-        '-P',
-        '64',
-        '-r',
-        '10000',
-        'zadd',
-        `${tag}__rand_int__`,
-        '__rand_int__',
-        'm__rand_int__',
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
+  // 4. post-to-timeline on each Redis: live runners, the benchmark's authors posting.
+  const tracer = installStepTracer();
+  for (const target of targets) {
+    if (!replayed.has(target.label)) continue;
+    await section(
+      `post-to-timeline (${target.label})`,
+      () =>
+        postToTimeline({
+          target,
+          prefix,
+          version,
+          // A fresh projection: the runner closes it when it stops.
+          timelines: copyOn(target),
+          readModel,
+          store,
+          databaseUrl: database.url,
+          logger,
+          authors,
+          posts: knob('posts', 200),
+          postsPerSecond: knob('posts_per_second', 20),
+          rounds: knob('rounds', 4),
+          soloPosts: knob('solo_posts', 12),
+          soloPostsPerSecond: knob('solo_posts_per_second', 2),
+          replayRate: replayRates.get(target.label),
+          cap,
+          tracer,
+          clockAfter: log.now,
+        }),
+      retryOn(target),
     );
-    const match = /([\d.]+) requests per second/.exec(out);
-    if (match) serverBaseline = Number(match[1]);
-    await deleteRedisKeys(redisUrl, tag);
-  } catch {
-    note('redis-benchmark not available: only the Node-client baseline is reported');
+    // 5. timeline-entry-bytes: the reader's full home, after the replay and after live pushes.
+    await section(
+      `timeline-entry-bytes (${target.label})`,
+      async () => {
+        const raw = rawClient(target);
+        try {
+          const now = await entryBytes(raw, homeOfReader, scratchOfReader);
+          const fromReplay = afterReplay.get(target.label);
+          print({
+            name: 'timeline-entry-bytes',
+            redis: target.label,
+            value: now.bytesPerEntry,
+            unit: 'bytes',
+            baseline: now.baselineBytesPerEntry,
+            ratio: ratio(now.bytesPerEntry, now.baselineBytesPerEntry),
+            baselineNote: 'the same entries written by one ZADD into a fresh key',
+            entries: now.entries,
+            memoryUsage: now.memoryUsage,
+            encoding: now.encoding,
+            afterReplay: fromReplay?.bytesPerEntry,
+            target: 32,
+          });
+        } finally {
+          raw.disconnect();
+        }
+      },
+      retryOn(target),
+    );
   }
 
-  // 4. replay-timelines.
-  started = performance.now();
-  const tl = await replayToHead(timelines, store, { batchSize: 10_000 });
-  seconds = (performance.now() - started) / 1000;
-  const rate = timelines.stats.entries / seconds;
-  print({
-    name: 'replay-timelines',
-    value: round(rate),
-    unit: 'entries/s',
-    baseline: round(baseline),
-    ratio: round(rate / baseline, 2),
-    baselineNote: "pipelined ZADD from a Node ioredis client (the projector's own client)",
-    ...(serverBaseline
-      ? { serverBaseline: round(serverBaseline), serverRatio: round(rate / serverBaseline, 3) }
-      : {}),
-    entries: timelines.stats.entries,
-    events: tl.applied,
-    seconds: round(seconds, 2),
-    target: 0.3,
-  });
-
-  // 5. timeline-entry-bytes: a reader following the 100 most followed authors has a full timeline.
-  const { rows: top } = await pool.query<{ id: string; followers_count: number }>(
-    `SELECT id, followers_count FROM bench_read_model.users ORDER BY followers_count DESC LIMIT 200`,
-  );
-  const reader = log.userCreated('benchreader');
-  for (const a of top.slice(0, 100)) log.followed(reader, a.id);
-  await appendAll(store, log.take(), 500);
-  await replayToHead(timelines, store, { batchSize: 2000 });
-  const keys = timelineKeys('bench');
-  const entries = await redis.zcard(keys.home(reader));
-  const bytes = Number(
-    await redis.call('MEMORY', 'USAGE', `${prefix}${keys.home(reader)}`, 'SAMPLES', '0'),
-  );
-  const encoding = await redis.call('OBJECT', 'ENCODING', `${prefix}${keys.home(reader)}`);
-  print({
-    name: 'timeline-entry-bytes',
-    value: round(bytes / entries, 1),
-    unit: 'bytes',
-    entries,
-    memoryUsage: bytes,
-    encoding,
-    target: 40,
-  });
-
-  // 6. post-to-timeline: live runners for both Postgres and Redis projections; a steady posting
-  //    load by well-followed authors; latency from the append until the tweet is in every
-  //    follower's home. The fan-out of a tweet commits in one MULTI/EXEC, so it appears in every
-  //    follower's home at the same instant: probing one follower's home observes all of them.
-  await replayToHead(readModel, store, { batchSize: 5000 });
-  const runners = [timelines, readModel].map(
-    (projection) =>
-      new ProjectionRunner({
-        projection,
-        eventStore: store,
-        databaseUrl: database.url,
-        logger,
-        batchSize: 2000,
-      }),
-  );
-  for (const r of runners) r.start();
-  await new Promise((r) => setTimeout(r, 1500));
-  // The 200 most followed authors (hundreds to thousands of followers each) post in turn.
-  const authors = top;
-  const followerOf = new Map<string, string>();
-  for (const a of authors) {
-    const { rows } = await pool.query<{ follower_id: string }>(
-      `SELECT follower_id FROM bench_read_model.follows WHERE followee_id = $1 ORDER BY followed_at DESC LIMIT 1`,
-      [a.id],
-    );
-    if (rows[0]) followerOf.set(a.id, rows[0].follower_id);
-  }
-  const latencies: number[] = [];
-  const visible: number[] = [];
-  const projection: number[] = [];
-  const postsPerSecond = arg('posts_per_second', 20);
-  const durationMs = arg('post_seconds', 10) * 1000;
-  // Also when the append became readable in the log (the event store's visibility horizon: any
-  // older transaction still open in the cluster delays it), to tell the log's share of the latency
-  // from the projection's.
-  const probe = async (author: string, tweetId: string, t0: number, position: Position) => {
-    const follower = followerOf.get(author)!;
-    const member = encodeTimelineMember(tweetId);
-    let seen: number | undefined;
-    while (performance.now() - t0 < 5000) {
-      if (seen === undefined) {
-        const head = await store.headPosition();
-        if (head !== null && head >= position) seen = performance.now();
-      }
-      if ((await redis.zscore(keys.home(follower), member)) !== null) {
-        const now = performance.now();
-        latencies.push(now - t0);
-        visible.push((seen ?? now) - t0);
-        projection.push(now - (seen ?? now));
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 1));
+  // 6. Where the newest entry lands in a full listpack (single server, server-side loop).
+  await section('listpack-insert-position', async () => {
+    const redis = new Redis(redisUrl);
+    try {
+      await listpackPosition(redis, prefix, cap);
+    } finally {
+      redis.disconnect();
     }
-    latencies.push(5000);
-  };
-  const probes: Promise<void>[] = [];
-  let fanOut = 0;
-  const liveLog = new LogBuilder(Date.now());
-  // The runners share this process with the load generator: a stalled event loop (GC) shows here.
-  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-  loopDelay.enable();
-  const loadStart = performance.now();
-  for (let i = 0; performance.now() - loadStart < durationMs; i++) {
-    const author = authors[i % authors.length]!.id;
-    if (!followerOf.has(author)) continue;
-    const tweetId = liveLog.tweetPosted(author);
-    const t0 = performance.now();
-    const position = (await appendAll(store, liveLog.take(), 1))!;
-    fanOut += authors[i % authors.length]!.followers_count;
-    probes.push(probe(author, tweetId, t0, position));
-    const next = loadStart + ((i + 1) * 1000) / postsPerSecond;
-    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
-  }
-  await Promise.all(probes);
-  loopDelay.disable();
-  await Promise.all(runners.map((r) => r.stop()));
-  for (const xs of [latencies, visible, projection]) xs.sort((a, b) => a - b);
-  const pctOf = (xs: number[], p: number) =>
-    xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
-  const pct = (p: number) => pctOf(latencies, p);
-  print({
-    name: 'post-to-timeline',
-    p50: round(pct(0.5), 1),
-    p99: round(pct(0.99), 1),
-    unit: 'ms',
-    tweets: latencies.length,
-    postsPerSecond,
-    followers: { max: top[0]?.followers_count, min: authors.at(-1)?.followers_count },
-    fanOutEntriesPerSecond: round(fanOut / (durationMs / 1000)),
-    logVisibleP50: round(pctOf(visible, 0.5), 1),
-    logVisibleP99: round(pctOf(visible, 0.99), 1),
-    projectionP50: round(pctOf(projection, 0.5), 1),
-    projectionP99: round(pctOf(projection, 0.99), 1),
-    eventLoopDelayMaxMs: round(loopDelay.max / 1e6, 1),
-    eventLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 1),
-    target: 100,
   });
 } catch (error) {
   note(
     `benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
   );
 } finally {
-  await timelines.reset().catch(() => undefined);
-  await timelines.close();
-  redis.disconnect();
+  for (const made of copies.values()) {
+    await made[0]?.reset().catch(() => undefined);
+    for (const timelines of made) await timelines.close();
+  }
+  for (const target of targets) await deleteKeys(target, prefix).catch(() => undefined);
   await store.close();
   await pool.end();
   await database.drop();
+  note(`total: ${round((performance.now() - benchStarted) / 1000, 1)} s`);
 }

@@ -41,7 +41,7 @@ describe('fan-out partitions shared by two projector processes', () => {
         const [a, b] = [held(await one.status()), held(await two.status())];
         if (a.length > 0 && b.length > 0 && new Set([...a, ...b]).size === partitions)
           return [a, b];
-        if (Date.now() > deadline) throw new Error(`partitions not shared: ${a} / ${b}`);
+        if (Date.now() > deadline) throw new Error(`partitions not shared: ${a.join()} / ${b.join()}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     };
@@ -68,7 +68,7 @@ describe('fan-out partitions shared by two projector processes', () => {
     await two.waitFor(
       (s) =>
         (timelinesOf(s)?.partitions ?? []).every(
-          (p) => comparePositions(p.checkpoint as Position | null, head) >= 0,
+          (p) => comparePositions(p.checkpoint, head) >= 0,
         ) && comparePositions(timelinesOf(s)?.checkpoint ?? null, head) >= 0,
       60_000,
       'every partition caught up',

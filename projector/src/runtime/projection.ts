@@ -37,6 +37,12 @@ export interface Projection {
   startWorkers?(): void;
   /** What those workers do now (`/status`, `tweeter-admin status`). */
   workerStatus?(): WorkerStatus[];
+  /**
+   * How far the workers have carried the copy (the least of the partitions' checkpoints), when
+   * they carry part of it; undefined otherwise. The copy is complete up to the lesser of this and
+   * the checkpoint.
+   */
+  completeThrough?(): Position | null | undefined;
   /** Called when the projection has caught up with the head of the log (may be called again). */
   caughtUp?(position: Position | null): Promise<void>;
   /** Deletes the projection's data and checkpoint: it rebuilds from the start. */

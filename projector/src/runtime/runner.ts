@@ -135,11 +135,17 @@ export class ProjectionRunner {
   }
 
   status(): RunnerStatus {
+    // A copy whose fan-out partitions lag is complete only as far as the slowest of them.
+    const workers = this.options.projection.completeThrough?.();
+    const checkpoint =
+      workers === undefined || comparePositions(this.checkpoint, workers) <= 0
+        ? this.checkpoint
+        : workers;
     return {
       name: this.name,
       copy: this.copy,
       state: this.state,
-      checkpoint: this.checkpoint,
+      checkpoint,
       head: this.head,
       lagEvents: this.lagEvents,
       lagSeconds: this.lagSeconds,

@@ -219,8 +219,15 @@ export class StepWriter {
       for (let i = 0; i < rems.length; i += membersPerCommand)
         writes.push(r.srem(key, ...rems.slice(i, i + membersPerCommand)));
     }
-    for (const [key, fields] of effects.hashes)
-      writes.push(r.hset(key, Object.fromEntries(fields)));
+    for (const [key, fields] of effects.hashes) {
+      const sets: string[] = [];
+      const dels: string[] = [];
+      for (const [field, value] of fields)
+        if (value === null) dels.push(field);
+        else sets.push(field, value);
+      if (sets.length > 0) writes.push(r.hset(key, ...sets));
+      if (dels.length > 0) writes.push(r.hdel(key, ...dels));
+    }
     await settleAll(writes);
   }
 }

@@ -94,6 +94,10 @@ export class TimelinesProjection implements CopiedProjection {
     this.pool.start();
   }
 
+  completeThrough(): Position | null | undefined {
+    return this.pool?.completeThrough();
+  }
+
   workerStatus(): WorkerStatus[] {
     return this.pool?.status() ?? [];
   }

@@ -148,7 +148,7 @@ export const environmentSchema = z.object({
    * split by owner and every projector process applies a share of them. 0: the process running
    * the timelines projection writes every home itself.
    */
-  TIMELINES_PARTITIONS: wholeNumber(0),
+  TIMELINES_PARTITIONS: wholeNumber(4),
   CONSISTENCY_WAIT_MS: wholeNumber(2000),
 });
 

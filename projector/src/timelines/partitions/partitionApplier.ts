@@ -159,7 +159,7 @@ export class PartitionApplier {
         'STREAMS',
         stream,
         from,
-      )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+      ));
       for (const [, entries] of reply ?? []) {
         for (const [idBuffer, fields] of entries) {
           if (signal.aborted) return;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import {
   connectRedis,
   type Logger,
+  type Position,
   type RedisClient,
   type RedisServers,
   type TimelineKeys,
@@ -42,6 +43,7 @@ export class PartitionPool {
   private stopped = false;
   private offset = 0;
   private count = 0;
+  private complete: Position | null | undefined;
 
   constructor(private readonly options: PartitionPoolOptions) {
     this.redis = connectRedis(options.redis, options.redisPrefix, { lazyConnect: true });
@@ -54,6 +56,14 @@ export class PartitionPool {
     if (this.timer || this.stopped) return;
     this.timer = setInterval(() => void this.tick(), this.options.tickMs ?? 1000);
     void this.tick();
+  }
+
+  /**
+   * The position every partition's homes have reached (the least of their checkpoints; null if
+   * one has none yet), as of the last tick; undefined for a copy without partitions.
+   */
+  completeThrough(): Position | null | undefined {
+    return this.count === 0 ? undefined : this.complete;
   }
 
   status(): PartitionStatus[] {
@@ -80,6 +90,16 @@ export class PartitionPool {
       const now = Date.now();
       const [partitions] = await this.redis.hmget(keys.meta, 'partitions');
       this.count = Number(partitions ?? 0);
+      const checkpoints = await Promise.all(
+        Array.from({ length: this.count }, (_, p) =>
+          this.redis.hget(keys.partition(p), 'checkpoint'),
+        ),
+      );
+      this.complete = checkpoints.reduce<Position | null>(
+        (least, c) =>
+          c === null ? null : least === null ? null : c < least ? (c as Position) : least,
+        (checkpoints[0] ?? null) as Position | null,
+      );
       await this.redis.hset(keys.members, this.owner, String(now + membershipMs));
       const members = await this.redis.hgetall(keys.members);
       const gone = Object.keys(members).filter((m) => Number(members[m]) < now);
