@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparePositions, timelineKeys, type Position } from '@tweeter/shared';
+import { comparePositions, timelineKeys } from '@tweeter/shared';
 import { freePort, testRedisServers } from '@tweeter/shared/testing';
 import { replayToHead } from './runtime/replay.ts';
 import type { RunnerStatus } from './runtime/runner.ts';
