@@ -12,30 +12,32 @@ const list = (name) =>
 // The same app definition as `npm start`'s.
 const { nodeApp: node } = require('./stack.config.cjs');
 
-// The timelines projection does not run on a Redis Cluster yet (its batches are a MULTI across
-// users' keys), and the query service must read timelines from the Redis the projector writes
-// them to: so the projectors and the query services use the one Redis at REDIS_URL, and only the
-// command services (rate limits: one key per command, safe on a cluster) get REDIS_CLUSTER_NODES.
-const commandEnv = process.env.CLUSTER_REDIS_CLUSTER_NODES
+// Every process uses the local Redis Cluster (timelines, rate limits, the query side's reads).
+const redisEnv = process.env.CLUSTER_REDIS_CLUSTER_NODES
   ? { REDIS_CLUSTER_NODES: process.env.CLUSTER_REDIS_CLUSTER_NODES }
   : {};
-const queryEnv = process.env.CLUSTER_READ_DATABASE_URL
-  ? { READ_DATABASE_URL: process.env.CLUSTER_READ_DATABASE_URL }
-  : {};
+const queryEnv = {
+  ...redisEnv,
+  ...(process.env.CLUSTER_READ_DATABASE_URL
+    ? { READ_DATABASE_URL: process.env.CLUSTER_READ_DATABASE_URL }
+    : {}),
+};
 
 const apps = [
   ...list('CLUSTER_COMMAND_PORTS').map((port, i) =>
-    node(`command-${i + 1}`, 'command-service/dist/main.js', { ...commandEnv, COMMAND_PORT: port }),
+    node(`command-${i + 1}`, 'command-service/dist/main.js', { ...redisEnv, COMMAND_PORT: port }),
   ),
   ...list('CLUSTER_QUERY_PORTS').map((port, i) =>
     node(`query-${i + 1}`, 'query-service/dist/main.js', { ...queryEnv, QUERY_PORT: port }),
   ),
   // Every projector runs every projection; each projection copy is one advisory lock, so the
   // first projector to take it runs it and the others wait as standbys, taking over when it dies.
+  // The timelines' fan-out partitions are shared: each projector applies its share of them.
   ...list('CLUSTER_PROJECTOR_PORTS').map((port, i) =>
-    node(`projector-${i + 1}`, 'projector/dist/main.js', { PROJECTOR_PORT: port }),
+    node(`projector-${i + 1}`, 'projector/dist/main.js', { ...redisEnv, PROJECTOR_PORT: port }),
   ),
   node('webhooks', 'webhook-dispatcher/dist/main.js', {
+    ...redisEnv,
     DISPATCHER_PORT: process.env.CLUSTER_DISPATCHER_PORT,
     // Digests read the query side through the balancer (API_URL's default would be QUERY_PORT).
     API_URL: `http://127.0.0.1:${process.env.CLUSTER_QUERY_PORT}`,

@@ -117,7 +117,7 @@ start() {
   export CLUSTER_PROJECTOR_PORTS=$projector_ports CLUSTER_DISPATCHER_PORT=$dispatcher_port
   export CLUSTER_REDIS_CLUSTER_NODES=$redis_nodes CLUSTER_READ_DATABASE_URL=$read_url
   export CLUSTER_NGINX_BIN=$nginx_bin CLUSTER_NGINX_DIR=$state/nginx
-  # Not REDIS_CLUSTER_NODES itself: only the command services get it (scripts/cluster.config.cjs).
+  # Passed to the services by scripts/cluster.config.cjs as CLUSTER_* (not to this shell's tools).
   unset REDIS_CLUSTER_NODES READ_DATABASE_URL
 
   mkdir -p "$CLUSTER_NGINX_DIR/logs" "$CLUSTER_NGINX_DIR/tmp"
@@ -151,8 +151,7 @@ start() {
   for port in $(ports_of "$projector_ports"); do echo "  projector:            http://127.0.0.1:$port"; done
   echo "  webhook dispatcher:   http://127.0.0.1:$dispatcher_port"
   echo "  NATS cluster:         $nats_urls  (NATS_STREAM_REPLICAS=3)"
-  echo "  Redis Cluster:        $redis_nodes  (command services' rate limits)"
-  echo "  Redis:                ${REDIS_URL:-redis://127.0.0.1:6379}  (timelines: the timelines projection does not run on a Redis Cluster yet, so the projectors and the query services share this one)"
+  echo "  Redis Cluster:        $redis_nodes  (timelines, with their fan-out partitions shared by the projectors; rate limits)"
   echo "  database:             $DATABASE_URL"
   echo "  logs:                 PM2_HOME=$PM2_HOME npx pm2 logs; nginx: $CLUSTER_NGINX_DIR/logs/"
   echo "  stop:                 npm run stop:cluster"

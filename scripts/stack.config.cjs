@@ -1,5 +1,5 @@
 // pm2 process file of `npm start` (run by pm2-runtime in the foreground): every process of the
-// product, each one compiled Node process (`npm run build` first). A process that dies is started
+// product, each one compiled Node process (`npm run build` first), PROJECTOR_PROCESSES projectors. A process that dies is started
 // again after an exponential back-off (100 ms, doubling up to 15 s, reset once it has stayed up
 // 30 s), and the others keep serving meanwhile; Ctrl-C (or SIGTERM) stops them all.
 
@@ -26,7 +26,25 @@ const services = {
   webhooks: 'webhook-dispatcher/dist/main.js',
 };
 
-module.exports = {
-  apps: Object.entries(services).map(([name, script]) => nodeApp(name, script)),
-  nodeApp,
+/* global process */
+// PROJECTOR_PROCESSES (default 1) projector processes: they share the timelines' fan-out
+// partitions (and stand by for the other projections); each after the first answers its health
+// and /status on PROJECTOR_PORT + 100 × its index.
+const projectors = (env = process.env) => {
+  const count = Math.max(1, Number.parseInt(env.PROJECTOR_PROCESSES ?? '1', 10) || 1);
+  const base = Number.parseInt(env.PROJECTOR_PORT ?? '3003', 10);
+  return Array.from({ length: count }, (_, i) =>
+    i === 0
+      ? nodeApp('projector', services.projector)
+      : nodeApp(`projector-${i + 1}`, services.projector, {
+          PROJECTOR_PORT: String(base + 100 * i),
+        }),
+  );
 };
+
+const apps = (env = process.env) =>
+  Object.entries(services).flatMap(([name, script]) =>
+    name === 'projector' ? projectors(env) : [nodeApp(name, script)],
+  );
+
+module.exports = { apps: apps(), nodeApp, appsFor: apps };

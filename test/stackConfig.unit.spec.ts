@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+const { appsFor } = require('../scripts/stack.config.cjs') as {
+  appsFor: (env: Record<string, string>) => { name: string; env: Record<string, string> }[];
+};
+
+describe('npm start’s process file', () => {
+  it('runs one process per service by default', () => {
+    expect(appsFor({}).map((a) => a.name)).toEqual(['command', 'query', 'projector', 'webhooks']);
+  });
+
+  it('runs PROJECTOR_PROCESSES projectors, each after the first on a port of its own', () => {
+    const apps = appsFor({ PROJECTOR_PROCESSES: '3', PROJECTOR_PORT: '4003' });
+    const projectors = apps.filter((a) => a.name.startsWith('projector'));
+    expect(projectors.map((a) => [a.name, a.env.PROJECTOR_PORT])).toEqual([
+      ['projector', undefined],
+      ['projector-2', '4103'],
+      ['projector-3', '4203'],
+    ]);
+  });
+});
