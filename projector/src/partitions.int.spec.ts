@@ -5,6 +5,7 @@ import { replayToHead } from './runtime/replay.ts';
 import type { RunnerStatus } from './runtime/runner.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
 import { ProjectorProcess } from './testing/projectorProcess.ts';
+import { runCli } from '../test/adminCli.ts';
 import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
 import { ReferenceModel } from './testing/referenceModel.ts';
 import { isBookkeeping } from './timelines/compareCopies.ts';
@@ -41,7 +42,8 @@ describe('fan-out partitions shared by two projector processes', () => {
         const [a, b] = [held(await one.status()), held(await two.status())];
         if (a.length > 0 && b.length > 0 && new Set([...a, ...b]).size === partitions)
           return [a, b];
-        if (Date.now() > deadline) throw new Error(`partitions not shared: ${a.join()} / ${b.join()}`);
+        if (Date.now() > deadline)
+          throw new Error(`partitions not shared: ${a.join()} / ${b.join()}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     };
@@ -73,6 +75,26 @@ describe('fan-out partitions shared by two projector processes', () => {
       60_000,
       'every partition caught up',
     );
+    // tweeter-admin status shows each partition: held, by the survivor, caught up.
+    const shown = await runCli(['status', '--json'], env);
+    expect(shown.code, shown.stderr).toBe(0);
+    const rows = (
+      JSON.parse(shown.stdout) as {
+        projections: {
+          name: string;
+          partitions?: { state: string; owner: string; lagEvents: number }[];
+        }[];
+      }
+    ).projections.find((p) => p.name === 'timelines')?.partitions;
+    expect(rows).toHaveLength(partitions);
+    const survivor = new Set(rows!.map((r) => r.owner));
+    expect(rows!.every((r) => r.state === 'held' && r.lagEvents === 0)).toBe(true);
+    expect(survivor.size).toBe(1);
+    const table = await runCli(['status'], env);
+    expect(table.stdout).toMatch(
+      /fan-out partitions:\n\s*PARTITION +STATE +OWNER +CHECKPOINT +LAG/,
+    );
+
     // A process started later takes a share from the one running.
     const late = new ProjectorProcess(await freePort(), env);
     late.start();

@@ -4,6 +4,7 @@ import { lockName } from '../runtime/advisoryLock.ts';
 import type { AdminContext } from './context.ts';
 import { isLockHeld } from './locks.ts';
 import { fetchProjectorStatus } from './projectorStatus.ts';
+import { TimelinesProjection } from '../timelines/timelinesProjection.ts';
 
 export interface ProjectionStatus {
   name: ProjectionName;
@@ -20,6 +21,47 @@ export interface ProjectionStatus {
   lagEvents: number;
   eventsPerSecond: number | null;
   lastError: string | null;
+  /** The timelines' fan-out partitions, when the copy has them. */
+  partitions?: PartitionRow[];
+}
+
+export interface PartitionRow {
+  partition: number;
+  /** held: some process holds its lock now; free: none (its chunks wait). */
+  state: 'held' | 'free';
+  owner: string | null;
+  checkpoint: Position | null;
+  lagEvents: number;
+  pendingChunks: number;
+}
+
+/** The partitions of a timelines copy, with their locks and lag. */
+async function partitionRows(
+  ctx: AdminContext,
+  projection: unknown,
+  head: Position | null,
+): Promise<PartitionRow[] | undefined> {
+  if (!(projection instanceof TimelinesProjection)) return undefined;
+  const stored = await projection.partitions().catch(() => []);
+  if (stored.length === 0) return undefined;
+  return Promise.all(
+    stored.map(async (p) => ({
+      partition: p.partition,
+      state: (await isLockHeld(
+        ctx.pool,
+        `${lockName('timelines', projection.copy)}:p${p.partition}`,
+      ))
+        ? ('held' as const)
+        : ('free' as const),
+      owner: p.owner,
+      checkpoint: p.checkpoint,
+      lagEvents:
+        comparePositions(p.checkpoint, head) >= 0
+          ? 0
+          : await ctx.eventStore.estimatedLag(p.checkpoint),
+      pendingChunks: p.pending,
+    })),
+  );
 }
 
 /** Every projection's copy, state, checkpoint and lag, read from the stores themselves. */
@@ -39,6 +81,7 @@ export async function collectStatus(
       const reported = running?.find((r) => r.name === name && r.copy === projection.copy);
       const lagEvents =
         comparePositions(checkpoint, head) >= 0 ? 0 : await ctx.eventStore.estimatedLag(checkpoint);
+      const partitions = await partitionRows(ctx, projection, head);
       const state =
         reported?.state ??
         ((await isLockHeld(ctx.pool, lockName(name, projection.copy))) ? 'running' : 'stopped');
@@ -52,6 +95,7 @@ export async function collectStatus(
         lagEvents,
         eventsPerSecond: reported?.eventsPerSecond ?? null,
         lastError: reported?.lastError ?? null,
+        ...(partitions ? { partitions } : {}),
       } satisfies ProjectionStatus;
     }),
   );
@@ -71,15 +115,37 @@ export function formatStatus(rows: readonly ProjectionStatus[]): string {
       r.eventsPerSecond === null ? '-' : String(r.eventsPerSecond),
     ]),
   ];
+  const lines = aligned(table);
+  for (const r of rows) if (r.lastError) lines.push(`${r.name}: last error: ${r.lastError}`);
+  for (const r of rows)
+    if (r.partitions) {
+      lines.push('', `${r.name} (${r.copy}) fan-out partitions:`);
+      lines.push(
+        ...aligned([
+          ['PARTITION', 'STATE', 'OWNER', 'CHECKPOINT', 'LAG', 'PENDING CHUNKS'],
+          ...r.partitions.map((p) => [
+            String(p.partition),
+            p.state,
+            p.owner ?? '-',
+            p.checkpoint ?? '-',
+            String(p.lagEvents),
+            String(p.pendingChunks),
+          ]),
+        ]),
+      );
+    }
+  if (rows.every((r) => r.source === 'lock'))
+    lines.push("(no projector answered /status; states derived from the copies' locks)");
+  return lines.join('\n');
+}
+
+/** Rows of cells as lines of aligned columns. */
+function aligned(table: string[][]): string[] {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const lines = table.map((row) =>
+  return table.map((row) =>
     row
       .map((cell, i) => cell.padEnd(widths[i]!))
       .join('  ')
       .trimEnd(),
   );
-  for (const r of rows) if (r.lastError) lines.push(`${r.name}: last error: ${r.lastError}`);
-  if (rows.every((r) => r.source === 'lock'))
-    lines.push("(no projector answered /status; states derived from the copies' locks)");
-  return lines.join('\n');
 }

@@ -16,6 +16,18 @@ import { raiseListpackLimit } from './listpack.ts';
 import { StepWriter, type ScriptedRedis } from './stepWriter.ts';
 import { applyInSteps } from './steps.ts';
 
+/** A fan-out partition as its keys say (`tweeter-admin status`). */
+export interface StoredPartition {
+  partition: number;
+  /** The process that last applied a chunk of it (host:pid:tag). */
+  owner: string | null;
+  checkpoint: Position | null;
+  /** When it last applied a chunk (ms). */
+  at: number | null;
+  /** Chunks published and not applied yet. */
+  pending: number;
+}
+
 export interface TimelinesOptions {
   /** REDIS_URL, or REDIS_CLUSTER_NODES for a Redis Cluster. */
   redis: RedisServers;
@@ -96,6 +108,28 @@ export class TimelinesProjection implements CopiedProjection {
 
   completeThrough(): Position | null | undefined {
     return this.pool?.completeThrough();
+  }
+
+  /** Each fan-out partition as stored: last owner, checkpoint, chunks not applied yet. */
+  async partitions(): Promise<StoredPartition[]> {
+    const redis = this.connections.redis;
+    const count = Number((await redis.hget(this.keys.meta, 'partitions')) ?? 0);
+    return Promise.all(
+      Array.from({ length: count }, async (_, partition) => {
+        const [[owner, checkpoint, at], pending] = await Promise.all([
+          redis.hmget(this.keys.partition(partition), 'owner', 'checkpoint', 'at'),
+          redis.xlen(this.keys.fanout(partition)),
+        ]);
+        return {
+          partition,
+          owner: owner ?? null,
+          checkpoint: (checkpoint ?? null) as Position | null,
+          at: at == null ? null : Number(at),
+          // The stream keeps the last chunk applied; the rest wait.
+          pending: Math.max(0, pending - (checkpoint == null ? 0 : 1)),
+        };
+      }),
+    );
   }
 
   workerStatus(): WorkerStatus[] {

@@ -151,7 +151,7 @@ export class PartitionApplier {
     let from = lastId ?? '0';
     this.checkpoint = (checkpoint ?? null) as Position | null;
     while (!signal.aborted) {
-      const reply = (await this.reader.xreadBuffer(
+      const reply = await this.reader.xreadBuffer(
         'COUNT',
         16,
         'BLOCK',
@@ -159,7 +159,7 @@ export class PartitionApplier {
         'STREAMS',
         stream,
         from,
-      ));
+      );
       for (const [, entries] of reply ?? []) {
         for (const [idBuffer, fields] of entries) {
           if (signal.aborted) return;
