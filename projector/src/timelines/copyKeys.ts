@@ -44,9 +44,13 @@ export class CopyKeys {
     }
   }
 
-  /** Whether the copy holds any key at all (an empty one needs no wipe). */
+  /**
+   * Whether the copy holds any key but `members` (the processes that follow it, which they write
+   * before anything is applied): an empty one needs no wipe.
+   */
   async any(): Promise<boolean> {
-    for await (const keys of this.scan()) if (keys.length > 0) return true;
+    const members = `${this.redisPrefix}${this.keys.members}`;
+    for await (const keys of this.scan()) if (keys.some((k) => k !== members)) return true;
     return false;
   }
 }

@@ -151,13 +151,7 @@ describe('timelines planner', () => {
     const step = plan(log, graph);
     expect(kinds(step.homes.get(a))).toEqual(['add:1', 'drop']);
     expect(kinds(step.homes.get(b))).toEqual(['add:1', 'remove']);
-    for (const key of [
-      keys.user(a),
-      keys.author(a),
-      keys.followers(a),
-      keys.following(a),
-      keys.tweet(t),
-    ])
+    for (const key of [keys.author(a), keys.followers(a), keys.following(a), keys.tweet(t)])
       expect(step.effects.deleted.has(key)).toBe(true);
     expect(step.effects.hashes.get(keys.user(a))).toEqual(
       new Map([

@@ -260,6 +260,12 @@ export function isDependencyFailure(error: unknown): boolean {
     ].includes(code) ||
     code.startsWith('08') || // PostgreSQL connection exceptions
     e.name === 'MaxRetriesPerRequestError' ||
+    e.name === 'ClusterAllFailedError' ||
+    // A Redis Cluster moving slots or promoting a replica: retried by the client up to a bound,
+    // then answered as unavailable (redirections not followed inside an auto-pipelined batch).
+    /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|LOADING) |Too many Cluster redirections|Failed to refresh slots cache/.test(
+      e.message ?? '',
+    ) ||
     /Connection terminated|Connection is closed|timeout exceeded when trying to connect|CONNECTION_CLOSED/i.test(
       e.message ?? '',
     )

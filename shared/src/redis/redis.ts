@@ -54,6 +54,10 @@ export function connectRedis(
         redisOptions: { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2 },
         // Retry the cluster as a whole while no node answers (a restart, a failover), capped.
         clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+        // Reread the slot map every 2 s: after a replica's promotion, a connection whose
+        // redirections were not followed (MOVED replies inside an auto-pipelined batch) would
+        // otherwise keep sending that master's slots to the dead node.
+        slotsRefreshInterval: 2000,
       },
     );
   return createRedis(url, prefix, options);
