@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 const exclude = ['**/node_modules/**', '.stack/**'];
 
 // Test tiers by file name (README's Tests): *.unit.spec.ts has no I/O, *.int.spec.ts talks to real
-// PostgreSQL/Redis/NATS, *.e2e.spec.ts drives running services over HTTP.
+// PostgreSQL/Redis/NATS, *.e2e.spec.ts drives running services over HTTP, *.fault.spec.ts kills a
+// node of a shared local cluster (run alone, one file at a time, after the others).
 export default defineConfig({
   test: {
     exclude,
@@ -24,6 +25,17 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['**/*.e2e.spec.ts'],
+          globalSetup: ['shared/src/testing/globalSetup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'fault',
+          include: ['**/*.fault.spec.ts'],
           globalSetup: ['shared/src/testing/globalSetup.ts'],
           testTimeout: 180_000,
           hookTimeout: 120_000,
