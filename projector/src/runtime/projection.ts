@@ -5,7 +5,7 @@ import type { Config, DecodedEvent, Logger, Position } from '@tweeter/shared';
  * One projection: a named consumer of the global log with a checkpoint of its own.
  *
  * `apply` must make the batch's effects and the new checkpoint land together (one Postgres
- * transaction; for Redis, idempotent effects followed by the checkpoint, or MULTI), so that a crash
+ * transaction; for Redis, idempotent effects followed by the checkpoint), so that a crash
  * at any instant leaves no effect lost and none doubled when the batch is applied again.
  */
 export interface Projection {

@@ -15,8 +15,9 @@ export const isBookkeeping = (name: string): boolean =>
  * `verify` of a timelines copy: the live keys at one checkpoint, compared key by key with a
  * rebuilt copy. A key scan is not atomic, but the projector marks each step in `meta` (`busy`)
  * from before its first write until its checkpoint: if the checkpoint is the same before and
- * after the scan and no step was in progress at either moment, no step wrote in between and the
- * snapshot is exactly that checkpoint's state.
+ * after the scan, no step was in progress at either moment and every fan-out partition stood at
+ * that checkpoint both times, nothing wrote in between and the snapshot is exactly that
+ * checkpoint's state.
  */
 export async function snapshotLiveTimelines(
   live: Projection,
@@ -26,9 +27,18 @@ export async function snapshotLiveTimelines(
   const servers = redisServersOf(config);
   const snapshot = (version: string) =>
     snapshotTimelines(servers, config.REDIS_PREFIX, timelineKeys(version).namespace);
+  const keys = timelineKeys(live.copy);
+  // A moment to snapshot: no step in progress, and every fan-out partition has applied exactly
+  // up to the checkpoint (none behind with chunks waiting).
   const standing = async () => {
-    const meta = await snapshotMeta(servers, config.REDIS_PREFIX, timelineKeys(live.copy).meta);
-    return meta.busy === undefined ? (meta.checkpoint ?? '') : null;
+    const meta = await snapshotMeta(servers, config.REDIS_PREFIX, keys.meta);
+    if (meta.busy !== undefined) return null;
+    const checkpoint = meta.checkpoint ?? '';
+    for (let p = 0; p < Number(meta.partitions ?? 0); p++) {
+      const part = await snapshotMeta(servers, config.REDIS_PREFIX, keys.partition(p));
+      if ((part.checkpoint ?? '') !== checkpoint) return null;
+    }
+    return checkpoint;
   };
   for (let i = 0; i < attempts; i++) {
     const before = await standing();
