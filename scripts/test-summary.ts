@@ -10,7 +10,17 @@ interface VitestJsonReport {
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 // replica-*: the query service's suites again, reading from a hot standby.
-for (const tier of ['unit', 'int', 'e2e', 'replica-int', 'replica-e2e']) {
+for (const tier of [
+  'unit',
+  'int',
+  'e2e',
+  'replica-int',
+  'replica-e2e',
+  'cluster-int',
+  'cluster-e2e',
+  'cluster-partitions',
+  'fault',
+]) {
   const file = `.stack/test-results/${tier}.json`;
   if (!existsSync(file)) continue;
   const report = JSON.parse(readFileSync(file, 'utf8')) as VitestJsonReport;

@@ -1,7 +1,8 @@
-import { PostgresEventStore, type Position } from '@tweeter/shared';
+import { connectRedis, PostgresEventStore, type Position, type RedisClient } from '@tweeter/shared';
 import {
   testPgStandbyUrl,
   testReadsFromStandby,
+  testRedisServers,
   useModelledStack,
   type ModelledApi,
   type ModelUser,
@@ -33,12 +34,16 @@ describe(`query service end to end (seed ${seed})`, () => {
   const { model, rng, api } = fixture;
   let log: PostgresEventStore;
   let logPosition: Position | null = null;
+  /** The stack's Redis under its prefix: the single server, or the cluster (TEST_REDIS=cluster). */
+  let redis: RedisClient;
 
   beforeAll(async () => {
     log = await PostgresEventStore.connect({ url: fixture.stack.database.url });
+    redis = connectRedis(testRedisServers(), fixture.stack.redisPrefix);
   });
 
   afterAll(async () => {
+    redis?.disconnect();
     await log?.close();
   });
 
@@ -192,12 +197,12 @@ describe(`query service end to end (seed ${seed})`, () => {
     const ids = (tweets: unknown[]) =>
       (tweets as { id: string; authorId: string }[]).map((t) => `${t.id} by ${t.authorId}`);
     console.error(`timeline of ${user.username} (${user.id}) differs`, {
-      userHash: await fixture.redis.hgetall(keys.user(user.id)),
-      homeEntries: await fixture.redis.zcard(`tl:v1:home:{${user.id}}`),
-      followingInRedis: await fixture.redis.smembers(`tl:v1:following:{${user.id}}`),
+      userHash: await redis.hgetall(keys.user(user.id)),
+      homeEntries: await redis.zcard(`tl:v1:home:{${user.id}}`),
+      followingInRedis: await redis.smembers(`tl:v1:following:{${user.id}}`),
       followingInModel: model.following(user.id).map((f) => f.id),
-      celebrities: await fixture.redis.smembers(keys.celebs),
-      meta: await fixture.redis.hgetall(keys.meta),
+      celebrities: await redis.smembers(keys.celebs),
+      meta: await redis.hgetall(keys.meta),
       lastPosition: api.lastPosition,
       got: ids(got),
       want: ids(model.timeline(user.id)),
@@ -219,7 +224,7 @@ describe(`query service end to end (seed ${seed})`, () => {
     await post(star);
     await randomCommands(150);
     await compareEverything();
-    expect(await fixture.redis.sismember(keys.celebs, star.id)).toBe(1);
+    expect(await redis.sismember(keys.celebs, star.id)).toBe(1);
   });
 
   it('phase 2: more of everything, including unfollows, deletions and renames', async () => {
@@ -239,7 +244,7 @@ describe(`query service end to end (seed ${seed})`, () => {
     await randomCommands(60); // meanwhile: from PostgreSQL until the copy is live again
     await compareEverything();
     const deadline = Date.now() + 60_000;
-    while ((await fixture.redis.hget(keys.meta, 'live')) !== '1') {
+    while ((await redis.hget(keys.meta, 'live')) !== '1') {
       if (Date.now() > deadline) throw new Error('timelines were not rebuilt within 60 s');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -261,7 +266,7 @@ describe(`query service end to end (seed ${seed})`, () => {
     await compareEverything();
     expect(model.timeline(reader.id).length).toBeGreaterThan(900);
     // The reader's cache was trimmed: the timeline crosses from Redis into PostgreSQL.
-    expect(await fixture.redis.hget(keys.user(reader.id), 'bs')).not.toBeNull();
+    expect(await redis.hget(keys.user(reader.id), 'bs')).not.toBeNull();
 
     // Paging while new tweets arrive: what existed at the first page, each exactly once.
     const before = model.timeline(reader.id);

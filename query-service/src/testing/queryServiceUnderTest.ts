@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   closeServer,
+  connectRedis,
   createLogger,
   createPool,
-  createRedis,
   decodeEvent,
   listen,
   PostgresEventStore,
@@ -13,19 +13,19 @@ import {
   type Logger,
   type Pool,
   type Position,
-  type Redis,
+  type RedisClient,
   type TweeterEvent,
   userStreamId,
 } from '@tweeter/shared';
 import {
   appendSignedUpUser,
   createTestDatabase,
-  deleteRedisKeys,
+  deleteTestRedisKeys,
   standbyCopyOf,
   testPgStandbyUrl,
   testReadsFromStandby,
   testRedisPrefix,
-  testRedisUrl,
+  testRedisServers,
   waitForStandbyReplay,
   type TestDatabase,
 } from '@tweeter/shared/testing';
@@ -54,7 +54,12 @@ export interface ReadReplicaOptions {
 
 /** The query app on a free loopback port, with test settings (no caches to wait out, quiet logs). */
 async function serveQueryApp(
-  deps: { pool: Pool; readPool?: Pool | undefined; redis: Redis; eventStore: PostgresEventStore },
+  deps: {
+    pool: Pool;
+    readPool?: Pool | undefined;
+    redis: RedisClient;
+    eventStore: PostgresEventStore;
+  },
   consistencyWaitMs: number,
   options: { maxLagMs?: number | undefined; logger?: Logger | undefined } = {},
 ): Promise<{ server: Server; baseUrl: string }> {
@@ -90,7 +95,7 @@ export class QueryServiceUnderTest {
     readonly database: TestDatabase,
     readonly eventStore: PostgresEventStore,
     readonly pool: Pool,
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly redisPrefix: string,
     private readonly server: Server,
     readonly baseUrl: string,
@@ -129,7 +134,7 @@ export class QueryServiceUnderTest {
         })
       : undefined;
     const redisPrefix = testRedisPrefix();
-    const redis = createRedis(testRedisUrl(), redisPrefix);
+    const redis = connectRedis(testRedisServers(), redisPrefix);
     const { server, baseUrl } = await serveQueryApp(
       { pool, readPool, redis, eventStore },
       options.consistencyWaitMs ?? 2000,
@@ -160,7 +165,7 @@ export class QueryServiceUnderTest {
     baseUrl: string;
     close(): Promise<void>;
   }> {
-    const redis = createRedis(options.redisUrl ?? testRedisUrl(), this.redisPrefix);
+    const redis = connectRedis(options.redisUrl ?? testRedisServers(), this.redisPrefix);
     redis.on('error', () => undefined);
     const readPool = options.primaryOnly ? undefined : this.readPool;
     const { server, baseUrl } = await serveQueryApp(
@@ -179,9 +184,11 @@ export class QueryServiceUnderTest {
   /** Projects into these copies from now on (from the start of the log for a new copy). */
   async useCopies(readModel: string, timelines: string): Promise<void> {
     await Promise.all(this.projections.map((p) => p.close()));
+    const { url, clusterNodes } = testRedisServers();
     const deps = {
       config: {
-        REDIS_URL: testRedisUrl(),
+        REDIS_URL: url,
+        REDIS_CLUSTER_NODES: clusterNodes && [...clusterNodes],
         REDIS_PREFIX: this.redisPrefix,
         NATS_URL: 'nats://unused',
         NATS_PREFIX: '',
@@ -200,6 +207,9 @@ export class QueryServiceUnderTest {
 
   /** Applies every event appended so far to both projections (each from its own checkpoint). */
   async project(): Promise<void> {
+    // The log shows an event once every older transaction on the server has ended (other test
+    // files' too): wait for that, or the newest appends would be left out.
+    await this.eventStore.settled();
     const events = [];
     let after: Position | null = null;
     for (;;) {
@@ -345,7 +355,7 @@ export class QueryServiceUnderTest {
 
   /** Deletes every key under this test's prefix (a "flush" that leaves other tests alone). */
   async flushRedis(): Promise<void> {
-    await deleteRedisKeys(testRedisUrl(), this.redisPrefix);
+    await deleteTestRedisKeys(this.redisPrefix);
   }
 
   async close(): Promise<void> {
