@@ -59,6 +59,8 @@ export interface PostToTimelineOptions {
   tracer: StepTracer;
   /** The live clock starts after every entry of the log (new entries are the newest). */
   clockAfter: number;
+  /** The copy's fan-out partitions (0: the step writes the homes, so its end is the figure's). */
+  partitions: number;
 }
 
 interface Sample {
@@ -224,6 +226,7 @@ export async function postToTimeline(o: PostToTimelineOptions): Promise<void> {
       name: 'post-to-timeline',
       redis: o.target.label,
       processes: 1,
+      partitions: o.partitions,
       unit: 'ms',
       value: ours.p99,
       p50: ours.p50,
@@ -361,6 +364,7 @@ function breakdown(
     name: 'post-to-timeline-breakdown',
     redis: o.target.label,
     processes: 1,
+    partitions: o.partitions,
     posting,
     followers: tier,
     unit: 'ms',

@@ -55,6 +55,8 @@ const shape = {
   follows: knob('follows', 150_000),
 };
 const fanoutMaxFollowers = 10_000;
+/** TIMELINES_PARTITIONS of the benchmark's copies: none (see copyOn). */
+const timelinesPartitions = 0;
 const cap = homeTimelineCap;
 const version = 'bench';
 const keys = timelineKeys(version);
@@ -83,6 +85,9 @@ const copyOn = (target: RedisTarget) => {
     version,
     fanoutMaxFollowers,
     logger,
+    // Homes written by the step itself, in this process: a step's end is then the moment its
+    // tweets are in every home. (With fan-out partitions, appliers write them later, elsewhere.)
+    partitions: timelinesPartitions,
   });
   copies.set(target.label, [...(copies.get(target.label) ?? []), timelines]);
   return timelines;
@@ -250,6 +255,7 @@ try {
           cap,
           tracer,
           clockAfter: log.now,
+          partitions: timelinesPartitions,
         }),
       retryOn(target),
     );
