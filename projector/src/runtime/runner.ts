@@ -86,6 +86,8 @@ export class ProjectionRunner {
   private readonly lock: AdvisoryLock;
   private done: Promise<void> | undefined;
   private readonly log: Logger;
+  /** Tells the projection it caught up, if it has (set while a run subscribes). */
+  private announce: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: RunnerOptions) {
     const { projection } = options;
@@ -261,6 +263,7 @@ export class ProjectionRunner {
   /** Subscribes after the stored checkpoint and applies batches until aborted. */
   private async runOnce(signal: AbortSignal): Promise<void> {
     const { projection, eventStore, batchSize } = this.options;
+    this.announce = undefined;
     try {
       await projection.setup();
     } catch (error) {
@@ -288,6 +291,9 @@ export class ProjectionRunner {
       this.log.info({ checkpoint }, 'caught up');
     };
     await announceIfCaughtUp();
+    // A short batch read while the head was still ahead of what the log let us see (commits
+    // become visible in order) is the last one until new events arrive: `tick` asks again.
+    this.announce = announceIfCaughtUp;
     const batches = readAhead(eventStore.subscribe({ after: checkpoint, batchSize, signal }));
     for await (const batch of batches) {
       if (signal.aborted) break;
@@ -320,6 +326,10 @@ export class ProjectionRunner {
     if (this.state !== 'running') return;
     const checkpoint = this.checkpoint;
     const applies = this.applies;
+    if (!this.live && this.applying === 0 && comparePositions(head, checkpoint) <= 0)
+      await this.announce?.().catch((error: unknown) =>
+        this.log.debug({ err: error }, 'could not announce the catch-up'),
+      );
     try {
       if (this.applying === 0) {
         const stored = await projection.checkpoint();
