@@ -31,14 +31,12 @@ export async function snapshotLiveTimelines(
   // A moment to snapshot: no step in progress, and every fan-out partition has applied exactly
   // up to the checkpoint (none behind with chunks waiting).
   const standing = async () => {
-    const meta = await snapshotMeta(servers, config.REDIS_PREFIX, keys.meta);
-    if (meta.busy !== undefined) return null;
-    const checkpoint = meta.checkpoint ?? '';
-    for (let p = 0; p < Number(meta.partitions ?? 0); p++) {
-      const part = await snapshotMeta(servers, config.REDIS_PREFIX, keys.partition(p));
-      if ((part.checkpoint ?? '') !== checkpoint) return null;
-    }
-    return checkpoint;
+    const [meta, ...parts] = await snapshotMeta(servers, config.REDIS_PREFIX, keys.meta, (m) =>
+      Array.from({ length: Number(m.partitions ?? 0) }, (_, p) => keys.partition(p)),
+    );
+    if (meta!.busy !== undefined) return null;
+    const checkpoint = meta!.checkpoint ?? '';
+    return parts.every((part) => (part.checkpoint ?? '') === checkpoint) ? checkpoint : null;
   };
   for (let i = 0; i < attempts; i++) {
     const before = await standing();

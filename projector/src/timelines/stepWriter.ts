@@ -1,4 +1,5 @@
 import {
+  encodeTweetBody,
   timelinePartition,
   type Position,
   type RedisClient,
@@ -168,7 +169,7 @@ export class StepWriter {
     const k = this.keys;
     const bodies: Promise<unknown>[] = [];
     for (const body of step.bodies.values())
-      bodies.push(this.redis.set(k.tweet(body.id), JSON.stringify(body)));
+      bodies.push(this.redis.set(k.tweet(body.id), encodeTweetBody(body)));
     const records = new EntryRecords();
     const homes = [...step.homes].map(([userId, ops]) => ({
       userId,
@@ -176,16 +177,18 @@ export class StepWriter {
     }));
     const partitions = this.partitions;
     if (partitions === 0) return writeHomes(this.redis, k, this.cap, homes, bodies);
-    const byPartition = Array.from({ length: partitions }, () => [] as typeof homes);
-    for (const home of homes) byPartition[timelinePartition(home.userId, partitions)]!.push(home);
     if (this.inline) {
       // Written here, and each partition's checkpoint moved past the step after its homes.
       await writeHomes(this.redis, k, this.cap, homes, bodies);
       await settleAll(
-        byPartition.map((_, p) => this.redis.hset(k.partition(p), 'checkpoint', position)),
+        Array.from({ length: partitions }, (_, p) =>
+          this.redis.hset(k.partition(p), 'checkpoint', position),
+        ),
       );
       return;
     }
+    const byPartition = Array.from({ length: partitions }, () => [] as typeof homes);
+    for (const home of homes) byPartition[timelinePartition(home.userId, partitions)]!.push(home);
     // Every partition gets a chunk, empty or not: its checkpoint then passes every step.
     await settleAll([
       ...bodies,

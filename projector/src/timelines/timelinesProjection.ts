@@ -95,6 +95,7 @@ export class TimelinesProjection implements CopiedProjection {
     const { databaseUrl, inline } = this.options;
     if (!databaseUrl || inline) return;
     this.pool ??= new PartitionPool({
+      connection: this.connections.redis as ScriptedRedis,
       redis: this.options.redis,
       redisPrefix: this.options.redisPrefix,
       keys: this.keys,

@@ -13,16 +13,21 @@ export async function snapshotReadModel(pool: pg.Pool, schema: string) {
   };
 }
 
-/** The fields of a timelines copy's `meta` hash (checkpoint, live, busy…). */
+/**
+ * The fields of a timelines copy's `meta` hash (checkpoint, live, busy…), then of the hashes
+ * `more` names from them (e.g. the fan-out partitions'), on one connection.
+ */
 export async function snapshotMeta(
   servers: RedisServers,
   prefix: string,
   metaKey: string,
-): Promise<Record<string, string>> {
-  const redis = connectRedis(servers, prefix, { lazyConnect: true, autoPipelining: false });
+  more: (meta: Record<string, string>) => string[] = () => [],
+): Promise<Record<string, string>[]> {
+  const redis = connectRedis(servers, prefix, { lazyConnect: true });
   try {
     await redis.connect();
-    return await redis.hgetall(metaKey);
+    const meta = await redis.hgetall(metaKey);
+    return [meta, ...(await Promise.all(more(meta).map((key) => redis.hgetall(key))))];
   } finally {
     redis.disconnect();
   }

@@ -7,7 +7,7 @@ import {
   type TimelineKeys,
 } from '@tweeter/shared';
 import { AdvisoryLock, sleep } from '../../runtime/advisoryLock.ts';
-import { defineTimelineScripts, type ScriptedRedis } from '../stepWriter.ts';
+import type { ScriptedRedis } from '../stepWriter.ts';
 import { decodeChunk } from './chunk.ts';
 import { writeHomes } from './homeWrites.ts';
 
@@ -16,14 +16,15 @@ import { writeHomes } from './homeWrites.ts';
  * none), the chunk applied, its position, the owner, now (ms). Moves the partition past the chunk
  * and trims the stream below it, if nobody moved it meanwhile (a flush, a reset): returns 0 then.
  */
-const advanceScript = `
+export const advanceScript = `
 if (redis.call('HGET', KEYS[1], 'lastId') or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'lastId', ARGV[2], 'checkpoint', ARGV[3], 'owner', ARGV[4], 'at', ARGV[5])
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2])
 return 1
 `;
 
-type ApplierRedis = ScriptedRedis & {
+/** The projection's connection, with `advanceScript` defined as `timelinesAdvance`. */
+export type ApplierRedis = ScriptedRedis & {
   timelinesAdvance(part: string, stream: string, ...args: string[]): Promise<0 | 1>;
 };
 
@@ -38,6 +39,9 @@ export interface PartitionStatus {
 
 export interface PartitionApplierOptions {
   partition: number;
+  /** The projection's connection (auto-pipelined), for every command but the blocking reads. */
+  writer: ApplierRedis;
+  /** Where Redis is: the blocking stream reads get a connection of their own. */
   redis: RedisServers;
   redisPrefix: string;
   keys: TimelineKeys;
@@ -64,25 +68,19 @@ export class PartitionApplier {
   private checkpoint: Position | null = null;
   private chunks = 0;
   private readonly log: Logger;
-  /** Writes (auto-pipelined) and the blocking stream reads: connections of their own. */
   private readonly writer: ApplierRedis;
+  /** The blocking stream reads: a connection of their own (they hold it while they wait). */
   private readonly reader: RedisClient;
 
   constructor(private readonly options: PartitionApplierOptions) {
     this.log = options.logger.child({ partition: options.partition });
     this.lock = new AdvisoryLock(options.databaseUrl, options.lockName, this.log);
-    this.writer = connectRedis(options.redis, options.redisPrefix, {
-      lazyConnect: true,
-      autoPipelining: true,
-    }) as ApplierRedis;
-    defineTimelineScripts(this.writer);
-    this.writer.defineCommand('timelinesAdvance', { lua: advanceScript, numberOfKeys: 2 });
+    this.writer = options.writer;
     this.reader = connectRedis(options.redis, options.redisPrefix, {
       lazyConnect: true,
       autoPipelining: false,
     });
-    for (const c of [this.writer, this.reader])
-      c.on('error', (error) => this.log.debug({ err: error }, 'redis connection error'));
+    this.reader.on('error', (error) => this.log.debug({ err: error }, 'redis connection error'));
   }
 
   get partition(): number {
@@ -112,7 +110,6 @@ export class PartitionApplier {
     this.attempt?.abort();
     await this.done;
     this.reader.disconnect();
-    await this.writer.quit().catch(() => undefined);
   }
 
   private async loop(): Promise<void> {

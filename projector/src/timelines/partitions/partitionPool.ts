@@ -1,20 +1,21 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import {
-  connectRedis,
-  type Logger,
-  type Position,
-  type RedisClient,
-  type RedisServers,
-  type TimelineKeys,
-} from '@tweeter/shared';
+import { type Logger, type Position, type RedisServers, type TimelineKeys } from '@tweeter/shared';
 import { lockName } from '../../runtime/advisoryLock.ts';
-import { PartitionApplier, type PartitionStatus } from './partitionApplier.ts';
+import type { ScriptedRedis } from '../stepWriter.ts';
+import {
+  advanceScript,
+  PartitionApplier,
+  type ApplierRedis,
+  type PartitionStatus,
+} from './partitionApplier.ts';
 
 /** A process that has not renewed its membership for this long is taken for gone. */
 const membershipMs = 3000;
 
 export interface PartitionPoolOptions {
+  /** The projection's connection: the pool's and its appliers' commands but the blocking reads. */
+  connection: ScriptedRedis;
   redis: RedisServers;
   redisPrefix: string;
   keys: TimelineKeys;
@@ -36,7 +37,7 @@ export interface PartitionPoolOptions {
  */
 export class PartitionPool {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  private readonly redis: RedisClient;
+  private readonly redis: ApplierRedis;
   private readonly appliers = new Map<number, PartitionApplier>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -46,10 +47,8 @@ export class PartitionPool {
   private complete: Position | null | undefined;
 
   constructor(private readonly options: PartitionPoolOptions) {
-    this.redis = connectRedis(options.redis, options.redisPrefix, { lazyConnect: true });
-    this.redis.on('error', (error) =>
-      options.logger.debug({ err: error }, 'redis connection error'),
-    );
+    this.redis = options.connection as ApplierRedis;
+    this.redis.defineCommand('timelinesAdvance', { lua: advanceScript, numberOfKeys: 2 });
   }
 
   start(): void {
@@ -79,7 +78,6 @@ export class PartitionPool {
     await Promise.all([...this.appliers.values()].map((a) => a.release()));
     this.appliers.clear();
     await this.redis.hdel(this.options.keys.members, this.owner).catch(() => undefined);
-    await this.redis.quit().catch(() => undefined);
   }
 
   private async tick(): Promise<void> {
@@ -128,6 +126,7 @@ export class PartitionPool {
         if (this.appliers.has(p)) continue;
         const applier = new PartitionApplier({
           partition: p,
+          writer: this.redis,
           redis: this.options.redis,
           redisPrefix: this.options.redisPrefix,
           keys,
