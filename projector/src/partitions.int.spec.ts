@@ -125,4 +125,50 @@ describe('fan-out partitions shared by two projector processes', () => {
     await clean.reset();
     await clean.close();
   });
+
+  it('a new copy reports a checkpoint only as far as every partition has applied', async () => {
+    const { store } = fixture;
+    const log = new LogBuilder();
+    const authors = [log.userCreated(), log.userCreated()];
+    for (let i = 0; i < 200; i++) {
+      const fan = log.userCreated();
+      for (const a of authors) log.followed(fan, a);
+    }
+    for (let i = 0; i < 20; i++) log.tweetPosted(authors[i % 2]!);
+    const last = await appendAll(store, log.take(), 1000);
+    await waitUntilVisible(store, last);
+    const head = await store.headPosition();
+
+    const env = fixture.env({
+      TIMELINES_PARTITIONS: '3',
+      REDIS_PREFIX: `${fixture.redisPrefix}new:`,
+    });
+    const projector = new ProjectorProcess(await freePort(), env);
+    projector.start();
+    const ahead: string[] = [];
+    try {
+      await projector.waitFor(
+        (status) => {
+          const timelines = timelinesOf(status);
+          const checkpoint = timelines?.checkpoint ?? null;
+          const applied = timelines?.partitions ?? [];
+          if (
+            checkpoint !== null &&
+            (applied.length < 3 ||
+              applied.some((p) => comparePositions(p.checkpoint, checkpoint) < 0))
+          )
+            ahead.push(
+              `${checkpoint} with partitions ${JSON.stringify(applied.map((p) => p.checkpoint))}`,
+            );
+          return comparePositions(checkpoint, head) >= 0;
+        },
+        30_000,
+        'the copy caught up',
+        20,
+      );
+    } finally {
+      await projector.kill('SIGTERM');
+    }
+    expect(ahead).toEqual([]);
+  });
 });

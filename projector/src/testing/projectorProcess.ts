@@ -35,6 +35,7 @@ export class ProjectorProcess extends ChildService {
     done: (status: RunnerStatus[]) => boolean,
     timeoutMs: number,
     what: string,
+    intervalMs = 100,
   ): Promise<RunnerStatus[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -44,7 +45,7 @@ export class ProjectorProcess extends ChildService {
         throw new Error(
           `projector on port ${this.port}: ${what} not reached within ${timeoutMs} ms; status ${JSON.stringify(status)}; output:\n${this.output.join('').slice(-3000)}`,
         );
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
 }

@@ -108,7 +108,11 @@ export class TimelinesProjection implements CopiedProjection {
   }
 
   completeThrough(): Position | null | undefined {
-    return this.pool?.completeThrough();
+    if (!this.pool) return undefined;
+    const through = this.pool.completeThrough();
+    // The planner has given the copy partitions the pool has not seen yet (its next tick reads
+    // them): their homes are complete through nothing so far.
+    return through === undefined && this.writer.partitionCount > 0 ? null : through;
   }
 
   /** Each fan-out partition as stored: last owner, checkpoint, chunks not applied yet. */

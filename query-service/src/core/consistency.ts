@@ -102,15 +102,20 @@ export class ConsistencyGate {
     home: string | undefined,
   ) {
     const partition = source === 'timelines' ? this.partitionOf(copies, home) : undefined;
+    // A home read whose partition is not known yet (the first wait on a copy) polls apart from
+    // the reads without a home: the planner's checkpoint alone must not pass it.
+    const homeUnplaced = source === 'timelines' && home !== undefined && partition === undefined;
     const key =
       source === 'read-model'
         ? `rm:${server.name}:${copies.readModel}`
-        : `tl:${copies.timelines.namespace}:${partition ?? ''}`;
+        : `tl:${copies.timelines.namespace}:${partition ?? (homeUnplaced ? '?' : '')}`;
     const known = this.known.get(key);
     if (known && passed(known, position) && this.now() - known.at < this.trustMs) return known;
     let poll = this.polls.get(key);
     if (!poll) {
-      poll = this.poll(source, copies, server, partition).finally(() => this.polls.delete(key));
+      poll = this.poll(source, copies, server, partition, homeUnplaced).finally(() =>
+        this.polls.delete(key),
+      );
       this.polls.set(key, poll);
     }
     const standing = await poll;
@@ -132,6 +137,7 @@ export class ConsistencyGate {
     copies: LiveCopies,
     server: ReadModelServer,
     partition: number | undefined,
+    homeUnplaced = false,
   ): Promise<Standing> {
     switch (source) {
       case 'read-model':
@@ -150,7 +156,10 @@ export class ConsistencyGate {
             ? [null]
             : this.redis.hmget(keys.partition(partition), 'checkpoint'),
         ]);
-        this.partitionCounts.set(keys.namespace, Number(partitions ?? 0));
+        const count = Number(partitions ?? 0);
+        this.partitionCounts.set(keys.namespace, count);
+        // Partitioned after all: the next look polls the home's partition.
+        if (homeUnplaced && count > 0) return { checkpoint: null, read: live === '1', at: 0 };
         // With fan-out partitions, the copy has passed a position for this home once the planner
         // has (author lists, graph) and the home's partition has too (its homes).
         const passedBy =
