@@ -4,14 +4,16 @@ import http from 'node:http';
 import { PostgresEventStore } from '@tweeter/shared';
 import {
   createTestDatabase,
-  deleteRedisKeys,
+  deleteTestRedisKeys,
   freePort,
   printOutputs,
   repoRoot,
   startService,
+  testNatsEnv,
   testNatsPrefix,
+  testReadReplicaEnv,
+  testRedisEnv,
   testRedisPrefix,
-  testRedisUrl,
   uniqueTag,
   type ServiceProcess,
   type TestDatabase,
@@ -41,7 +43,8 @@ beforeAll(async () => {
   const [c1, c2, q1, q2, p, nc, nq] = await Promise.all(Array.from({ length: 7 }, freePort));
   const common = {
     DATABASE_URL: database.url,
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
+    ...testNatsEnv(),
     REDIS_PREFIX: redisPrefix,
     NATS_PREFIX: testNatsPrefix(),
     RATE_LIMIT_WRITES_PER_MINUTE: String(writesPerMinute),
@@ -61,7 +64,7 @@ beforeAll(async () => {
     startService({
       name: `query-service-${n}`,
       entry: 'query-service/src/main.ts',
-      env: { ...common, QUERY_PORT: String(port) },
+      env: { ...common, ...testReadReplicaEnv(), QUERY_PORT: String(port) },
       port,
     });
   // All at once, on a database nobody has migrated yet, as a deployment starts them.
@@ -154,7 +157,7 @@ afterAll(async () => {
   }
   rmSync(nginxDir, { recursive: true, force: true });
   await Promise.all([...(commands ?? []), ...(queries ?? []), projector].map((s) => s?.stop()));
-  await deleteRedisKeys(testRedisUrl(), redisPrefix);
+  await deleteTestRedisKeys(redisPrefix);
   await database?.drop();
 });
 

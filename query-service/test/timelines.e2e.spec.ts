@@ -1,7 +1,5 @@
 import { connectRedis, PostgresEventStore, type Position, type RedisClient } from '@tweeter/shared';
 import {
-  testPgStandbyUrl,
-  testReadsFromStandby,
   testRedisServers,
   useModelledStack,
   type ModelledApi,
@@ -24,9 +22,6 @@ describe(`query service end to end (seed ${seed})`, () => {
       FANOUT_MAX_FOLLOWERS: String(fanoutMax),
       // A busy 2-core machine may need longer than the default 2 s for a large fan-out.
       CONSISTENCY_WAIT_MS: '15000',
-      // TEST_READS_FROM_STANDBY=1: the query service reads the run's standby (a server URL: the
-      // same database name), read-your-writes through X-Min-Position as ever.
-      ...(testReadsFromStandby() ? { READ_DATABASE_URL: testPgStandbyUrl()! } : {}),
     },
     seed,
   );

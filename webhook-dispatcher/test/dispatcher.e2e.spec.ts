@@ -3,8 +3,9 @@ import { connectNats } from '@tweeter/shared';
 import {
   freePort,
   startStack,
+  testNatsEnv,
   testNatsPrefix,
-  testNatsUrl,
+  testNatsServers,
   type Stack,
 } from '@tweeter/shared/testing';
 import { Webhook } from 'standardwebhooks';
@@ -35,7 +36,7 @@ describe('webhook dispatcher end to end', () => {
     stack = await startStack({ NATS_PREFIX: natsPrefix, CONSISTENCY_WAIT_MS: '10000' });
     dispatcher = new DispatcherProcess(await freePort(), {
       DATABASE_URL: stack.database.url,
-      NATS_URL: testNatsUrl(),
+      ...testNatsEnv(),
       NATS_PREFIX: natsPrefix,
       API_URL: stack.query.baseUrl,
       WEBHOOK_SECRET: digestSecret,
@@ -57,7 +58,7 @@ describe('webhook dispatcher end to end', () => {
       );
     await Promise.all(receivers.map((r) => r.close()));
     // The stack does not own the stream (the projector made it under our prefix): drop it here.
-    const nc = await connectNats(testNatsUrl(), 'dispatcher-e2e-cleanup');
+    const nc = await connectNats(testNatsServers(), 'dispatcher-e2e-cleanup');
     await deleteEventStream(nc, natsPrefix);
     await nc.close();
     await stack?.stop({ printOutput: failed });

@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { FixtureSlot } from './fixtures.ts';
 import { ReferenceModel, seededRandom, type ModelUser } from './referenceReads.ts';
-import { testRedisUrl } from './resources.ts';
+import { connectRedis, type RedisClient } from '../redis/redis.ts';
+import { testRedisServers } from './resources.ts';
 import { startStack, type Stack } from './stack.ts';
 
 export interface ApiAnswer {
@@ -109,7 +109,7 @@ export interface ModelledStackFixture {
   /** The product as processes (started before the file's tests, stopped after them). */
   readonly stack: Stack;
   /** Redis under the stack's key prefix. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** What every listing must show, from the commands sent through `api`. */
   readonly model: ReferenceModel;
   /** The seeded random source of the file's workload. */
@@ -125,12 +125,12 @@ export interface ModelledStackFixture {
  */
 export function useModelledStack(env: Record<string, string>, seed: number): ModelledStackFixture {
   const stack = new FixtureSlot<Stack>('useModelledStack stack');
-  const redis = new FixtureSlot<Redis>('useModelledStack redis');
+  const redis = new FixtureSlot<RedisClient>('useModelledStack redis');
   const model = new ReferenceModel();
   let failed = false;
   beforeAll(async () => {
     const { redisPrefix } = stack.set(await startStack(env));
-    redis.set(new Redis(testRedisUrl(), { keyPrefix: redisPrefix }));
+    redis.set(connectRedis(testRedisServers(), redisPrefix));
   });
   beforeEach(({ onTestFailed }) =>
     onTestFailed(() => {

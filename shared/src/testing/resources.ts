@@ -67,10 +67,17 @@ export const testRedisClusterNodes = (): string[] | undefined => {
   return nodes && nodes !== 'none' ? nodes.split(',').map((n) => n.trim()) : undefined;
 };
 /**
- * Whether this run puts the product's Redis on the Redis Cluster (TEST_REDIS=cluster: `npm run
- * test:cluster` runs the timelines suites so, after the run on a single Redis).
+ * Whether this run puts the whole product on the local clusters (TEST_STACK=cluster: `npm run
+ * test:cluster` runs the end-to-end suites so): Redis Cluster, the NATS cluster with 3 replicas,
+ * and the query services reading from the standby.
  */
-export const testOnRedisCluster = (): boolean => process.env.TEST_REDIS === 'cluster';
+export const testStackOnClusters = (): boolean => process.env.TEST_STACK === 'cluster';
+/**
+ * Whether this run puts the product's Redis on the Redis Cluster (TEST_REDIS=cluster: `npm run
+ * test:cluster` runs the timelines suites so, after the run on a single Redis; or TEST_STACK).
+ */
+export const testOnRedisCluster = (): boolean =>
+  process.env.TEST_REDIS === 'cluster' || testStackOnClusters();
 /** The Redis the product under test uses: the single server, or the cluster (testOnRedisCluster). */
 export const testRedisServers = (): RedisServers => {
   if (!testOnRedisCluster()) return { url: testRedisUrl() };
@@ -103,6 +110,21 @@ export const testNatsClusterUrls = (): string | undefined => {
   const urls = process.env.TEST_NATS_CLUSTER_URLS;
   return urls && urls !== 'none' ? urls : undefined;
 };
+/**
+ * The NATS servers the product under test uses: the run's NATS cluster (comma-separated URLs)
+ * under TEST_STACK=cluster, else the single server.
+ */
+export const testNatsServers = (): string => {
+  if (!testStackOnClusters()) return testNatsUrl();
+  const urls = testNatsClusterUrls();
+  if (!urls) throw new Error('TEST_STACK=cluster needs a NATS cluster (TEST_NATS_CLUSTER_URLS)');
+  return urls;
+};
+/** The environment that points a service process at testNatsServers() (3 replicas on the cluster). */
+export const testNatsEnv = (): Record<string, string> => ({
+  NATS_URL: testNatsServers(),
+  ...(testStackOnClusters() ? { NATS_STREAM_REPLICAS: '3' } : {}),
+});
 /** A Redis key prefix of its own for one test file. */
 export const testRedisPrefix = (): string => `${testRunRedisPrefix()}${uniqueTag()}:`;
 /** A NATS name prefix of its own for one test file. */
@@ -158,7 +180,14 @@ export const testPgStandbyUrl = (): string | undefined => {
  * (TEST_READS_FROM_STANDBY=1, and a standby): the existing suites, run once that way.
  */
 export const testReadsFromStandby = (): boolean =>
-  process.env.TEST_READS_FROM_STANDBY === '1' && testPgStandbyUrl() !== undefined;
+  (process.env.TEST_READS_FROM_STANDBY === '1' || testStackOnClusters()) &&
+  testPgStandbyUrl() !== undefined;
+/**
+ * The environment of a query service under test: READ_DATABASE_URL on the run's standby (a server
+ * URL: the same database name) when testReadsFromStandby(), else nothing.
+ */
+export const testReadReplicaEnv = (): Record<string, string> =>
+  testReadsFromStandby() ? { READ_DATABASE_URL: testPgStandbyUrl()! } : {};
 
 /** The standby's copy of a database of the primary (`standbyUrl` defaults to the run's standby). */
 export const standbyCopyOf = (databaseUrl: string, standbyUrl = testPgStandbyUrl()): string => {

@@ -3,6 +3,8 @@ import { freePort, printOutputs, startService, type ServiceProcess } from './pro
 import {
   createTestDatabase,
   testNatsPrefix,
+  testNatsEnv,
+  testReadReplicaEnv,
   testRedisEnv,
   testRedisPrefix,
   testRedisServers,
@@ -43,6 +45,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const common = {
     DATABASE_URL: database.url,
     ...testRedisEnv(),
+    ...testNatsEnv(),
+    ...testReadReplicaEnv(),
     REDIS_PREFIX: redisPrefix,
     NATS_PREFIX: testNatsPrefix(),
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
