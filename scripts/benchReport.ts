@@ -66,7 +66,7 @@ export const targets: Readonly<Record<string, Target>> = {
         against: 'raw single-row INSERTs, 16 clients',
       },
       {
-        // No benchmark measures the peer yet: "no baseline" until the line carries these fields.
+        // Emmett's PostgreSQL event store, run beside ours (shared/bench/emmettPeer.ts).
         compare: 'ratio',
         op: '>=',
         limit: 2.5,

@@ -22,6 +22,10 @@ import { describe, expect, it } from 'vitest';
 // timelines on the Redis Cluster, the event stream on the NATS cluster with 3 replicas, and the
 // query service reading its read model from the standby.
 const clustered = testStackOnClusters();
+if (!clustered)
+  console.warn(
+    'clusteredStack.e2e: skipped outside TEST_STACK=cluster (npm run test:cluster runs it)',
+  );
 
 describe.runIf(clustered)(
   `the end-to-end stack on the local clusters${clustered ? '' : ' (skipped: runs under TEST_STACK=cluster, in npm run test:cluster)'}`,

@@ -77,8 +77,13 @@ interface Sample {
 const timeoutMs = 15_000;
 const now = () => performance.now();
 
-/** Runs the live rounds on one target and prints `post-to-timeline` and its breakdown. */
-export async function postToTimeline(o: PostToTimelineOptions): Promise<void> {
+/**
+ * Runs the live rounds on one target and prints `post-to-timeline` and its breakdown; returns the
+ * bare client's latency.
+ */
+export async function postToTimeline(
+  o: PostToTimelineOptions,
+): Promise<{ p50: number; p99: number }> {
   const keys = timelineKeys(o.version);
   const homeKey = (user: string) => `${o.prefix}${keys.home(user)}`;
   const bareKey = (user: string) => `${o.prefix}bare:home:{${user}}`;
@@ -270,6 +275,7 @@ export async function postToTimeline(o: PostToTimelineOptions): Promise<void> {
     });
     breakdown(o, 'steady', largest, logged, bareSamples);
     breakdown(o, 'solo', largest, soloLogged, soloBare);
+    return theirs;
   } finally {
     await Promise.all(runners.map((r) => r.stop()));
     if (bare !== raw) bare.disconnect();

@@ -5,11 +5,14 @@
  * that breaks is noted on stderr and the others run on). The machine is shared: ratios count,
  * absolute figures vary.
  *
- * - replay-read-model: events/s of a foreground replay of the read model.
+ * - replay-read-model: events/s of a foreground replay of the read model, against the same row
+ *   changes written by plain batched SQL from a list computed beforehand (rawReadModel.ts).
  * - replay-timelines (single, cluster): entries/s rebuilding a timelines copy, against pipelined
  *   ZADD of the same Redis from a Node client and from redis-benchmark (zaddBaselines.ts).
  * - post-to-timeline (single, cluster) and its breakdown: live posting by the benchmark's own
- *   authors of 100, 1000 and 5000 followers against a bare fan-out (postToTimeline.ts).
+ *   authors of 100, 1000 and 5000 followers against a bare fan-out (postToTimeline.ts); then
+ *   with BENCH_PROCESS_PARTITIONS (4) fan-out partitions in real projector processes, one and
+ *   then two (postToTimelineProcesses.ts).
  * - timeline-entry-bytes (single, cluster): MEMORY USAGE per entry of a full home (entryBytes.ts).
  * - listpack-insert-position: newest entry at the tail of a full home vs at its head.
  *
@@ -38,6 +41,8 @@ import { TimelinesProjection } from '../src/timelines/timelinesProjection.ts';
 import { entryBytes, type EntryBytes } from './entryBytes.ts';
 import { listpackPosition } from './listpackPosition.ts';
 import { postToTimeline, type BenchAuthor } from './postToTimeline.ts';
+import { postToTimelineProcesses } from './postToTimelineProcesses.ts';
+import { rawReadModelNote, rawReadModelWrites } from './rawReadModel.ts';
 import {
   deleteKeys,
   findCluster,
@@ -161,18 +166,30 @@ try {
     `log: ${eventCount} events (${built.users.length} users, ${built.edges} follows, ${built.tweets} tweets, authors of ${tiers.join('/')} followers) appended in ${round(performance.now() - started)} ms`,
   );
 
-  // 2. replay-read-model.
+  // 2. replay-read-model, then right after the same row changes by plain batched SQL.
   await section('replay-read-model', async () => {
+    const batchSize = 20_000;
     started = performance.now();
-    const rm = await replayToHead(readModel, store, { batchSize: 20_000 });
+    const rm = await replayToHead(readModel, store, { batchSize });
     const seconds = (performance.now() - started) / 1000;
+    const raw = await rawReadModelWrites(pool, store, { batchSize, compareWith: readModel.copy });
+    if (raw.rowsDiffering > 0)
+      note(`replay-read-model: the raw writes left ${raw.rowsDiffering} rows unlike the replay's`);
+    const rate = rm.applied / seconds;
+    const baseline = raw.events / raw.seconds;
     print({
       name: 'replay-read-model',
-      value: round(rm.applied / seconds),
+      value: round(rate),
       unit: 'events/s',
+      baseline: round(baseline),
+      ratio: ratio(rate, baseline),
+      baselineNote: rawReadModelNote(batchSize),
       events: rm.applied,
       seconds: round(seconds, 2),
-      target: 50_000,
+      baselineEvents: raw.events,
+      baselineSeconds: round(raw.seconds, 2),
+      baselineRowsDiffering: raw.rowsDiffering,
+      target: 0.5,
     });
   });
 
@@ -232,7 +249,7 @@ try {
   const tracer = installStepTracer();
   for (const target of targets) {
     if (!replayed.has(target.label)) continue;
-    await section(
+    const bare = await section(
       `post-to-timeline (${target.label})`,
       () =>
         postToTimeline({
@@ -258,6 +275,22 @@ try {
           partitions: timelinesPartitions,
         }),
       retryOn(target),
+    );
+    // 4b. post-to-timeline with fan-out partitions, one then two projector processes.
+    await section(`post-to-timeline (${target.label}, projector processes)`, () =>
+      postToTimelineProcesses({
+        target,
+        prefix,
+        databaseUrl: database.url,
+        store,
+        authors,
+        partitions: knob('process_partitions', 4),
+        fanoutMaxFollowers,
+        posts: knob('posts', 200),
+        postsPerSecond: knob('posts_per_second', 20),
+        clockAfter: log.now + 3_600_000,
+        baseline: bare,
+      }),
     );
     // 5. timeline-entry-bytes: the reader's full home, after the replay and after live pushes.
     await section(
