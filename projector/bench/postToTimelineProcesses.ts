@@ -32,6 +32,8 @@ export interface ProcessesOptions {
   postsPerSecond: number;
   /** The live clock starts after every entry of the log (new entries are the newest). */
   clockAfter: number;
+  /** This target's replay rate (entries/s), to set the offered fan-out against. */
+  replayRate?: number | undefined;
   /** The bare client's latency from the in-process section of this run, when it ran. */
   baseline?: { p50: number; p99: number } | undefined;
 }
@@ -58,6 +60,7 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
     FANOUT_MAX_FOLLOWERS: String(o.fanoutMaxFollowers),
     LOG_LEVEL: 'warn',
   };
+  const homesPerPost = o.authors.reduce((n, a) => n + a.followers.length + 1, 0) / o.authors.length;
   const redis = rawClient(o.target);
   const processes: ProjectorProcess[] = [];
   const liveLog = new LogBuilder(Math.max(Date.now(), o.clockAfter + 120_000));
@@ -162,6 +165,7 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
         tweets: samples.length,
         timedOut: samples.filter((s) => s.timedOut).length,
         postsPerSecond: o.postsPerSecond,
+        offeredShareOfReplayRate: ratio(homesPerPost * o.postsPerSecond, o.replayRate),
         followers: tiers,
         byFollowers: Object.fromEntries(
           tiers.map((t) => [
