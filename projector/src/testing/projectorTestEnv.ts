@@ -72,6 +72,8 @@ export function useProjectorTestEnv({ pollIntervalMs = 50 } = {}): ProjectorTest
       REDIS_PREFIX: redisPrefix,
       NATS_URL: testNatsUrl(),
       NATS_PREFIX: natsPrefix,
+      // The reference model's threshold, whatever the product's default.
+      FANOUT_MAX_FOLLOWERS: '10000',
       ...extra,
     }),
     timelines: (version, fanoutMaxFollowers) =>

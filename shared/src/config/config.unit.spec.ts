@@ -8,7 +8,7 @@ describe('configuration', () => {
     expect(config.COMMAND_PORT).toBe(3001);
     expect(config.QUERY_PORT).toBe(3002);
     expect(config.PROJECTOR_PORT).toBe(3003);
-    expect(config.FANOUT_MAX_FOLLOWERS).toBe(10_000);
+    expect(config.FANOUT_MAX_FOLLOWERS).toBe(1_000);
     expect(config.RATE_LIMIT_WRITES_PER_MINUTE).toBe(300);
     expect(config.EVENTSTORE_CONNECTION_STRING).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
