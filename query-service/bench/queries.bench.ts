@@ -267,9 +267,11 @@ try {
   const codec = new CursorCodec(Buffer.from(cursorSecret, 'utf8'));
   const samples = 200;
   const boundaryMs = oldest.created_at.getTime();
-  // Cursors at random depths below the cache: anywhere in the older part of the year.
+  // Cursors at random depths below the cache: anywhere in the older part of the year but its first
+  // day, so that every page has 20 older tweets to show.
+  const day = 86_400_000;
   const cursors = Array.from({ length: samples }, () => {
-    const at = start + Math.floor(Math.random() * (boundaryMs - start));
+    const at = start + day + Math.floor(Math.random() * (boundaryMs - start - day));
     return { at, id: 'ffffffff-ffff-ffff-ffff-ffffffffffff' };
   });
   const p99 = (values: number[]) =>
@@ -292,7 +294,9 @@ try {
       );
       const body = (await r.json()) as { data: unknown[] };
       if (r.status !== 200 || body.data.length !== 20)
-        throw new Error(`deep page answered ${r.status}`);
+        throw new Error(
+          `deep page answered ${r.status} with ${body.data?.length} items: ${JSON.stringify(body).slice(0, 300)}`,
+        );
     });
     if (i >= 10) ours.push(ms); // the first few warm the connection and the plans
   }
