@@ -71,7 +71,8 @@ export async function listpackPosition(
     ops,
     note:
       'one ZADD of the newest entry + ZREMRANGEBYRANK trim to the cap on a full home, server-side ' +
-      'loop: value = newest at the tail (the projection: score = createdAt), baseline = newest at ' +
-      'the head (negated scores); ratio > 1: the tail layout costs that much more per write',
+      'loop: value = newest at the tail (score = createdAt, the layout before homes were stored ' +
+      "newest first), baseline = newest at the head (negated scores: the homes' layout); ratio > " +
+      '1: the tail layout costs that much more per write',
   });
 }

@@ -14,7 +14,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   Cluster,
   comparePositions,
-  encodeTimelineMember,
+  encodeHomeMember,
+  homeScore,
   Redis,
   timelineKeys,
   type EventStore,
@@ -140,8 +141,9 @@ export async function postToTimeline(
     const bareScore = { now: liveLog.now };
     const direct = async (author: BenchAuthor): Promise<Sample> => {
       bareScore.now = Math.max(bareScore.now + 1, Date.now());
-      const member = encodeTimelineMember(uuidv7(bareScore.now));
-      const score = bareScore.now;
+      // The homes' own layout (newest first: timelineKeys.ts), as the projection writes them.
+      const member = encodeHomeMember(uuidv7(bareScore.now));
+      const score = homeScore(bareScore.now);
       const t0 = now();
       let issue: number;
       if (bare instanceof Cluster) {
@@ -149,14 +151,14 @@ export async function postToTimeline(
         for (const u of homesOf(author))
           writes.push(
             bare.zadd(bareKey(u), score, member),
-            bare.zremrangebyrank(bareKey(u), 0, -(o.cap + 1)),
+            bare.zremrangebyrank(bareKey(u), o.cap, -1),
           );
         issue = now() - t0;
         await Promise.all(writes);
       } else {
         const p = bare.pipeline();
         for (const u of homesOf(author))
-          p.zadd(bareKey(u), score, member).zremrangebyrank(bareKey(u), 0, -(o.cap + 1));
+          p.zadd(bareKey(u), score, member).zremrangebyrank(bareKey(u), o.cap, -1);
         issue = now() - t0;
         const replies = (await p.exec()) ?? [];
         const failed = replies.find(([error]) => error);
@@ -216,7 +218,7 @@ export async function postToTimeline(
     for (const author of o.authors) {
       const tweetId = lastTweet.get(author.id);
       if (!tweetId) continue;
-      const member = encodeTimelineMember(tweetId);
+      const member = encodeHomeMember(tweetId);
       const scores = await Promise.all(homesOf(author).map((u) => raw.zscore(homeKey(u), member)));
       checked += scores.length;
       missing += scores.filter((s) => s === null).length;

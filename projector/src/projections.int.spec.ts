@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timelineKeys, type NewEvent } from '@tweeter/shared';
-import { connectRedis } from '@tweeter/shared';
+import { connectRedis, decodeHomeMember, homeLayout } from '@tweeter/shared';
 import { testRedisServers } from '@tweeter/shared/testing';
 import { ReadModelProjection } from './readModel/readModelProjection.ts';
 import { replayToHead } from './runtime/replay.ts';
@@ -29,8 +29,11 @@ async function project(): Promise<void> {
   expect(await fixture.differencesFrom(ref)).toEqual([]);
 }
 
+/** A home's tweet ids (hex), newest first. */
 const home = async (userId: string) =>
-  (await redis.zrangeBuffer(keys.home(userId), 0, -1, 'REV')).map((b) => b.toString('hex'));
+  (await redis.zrangeBuffer(keys.home(userId), 0, -1)).map((b) =>
+    decodeHomeMember(b).replace(/-/g, ''),
+  );
 const hex = (id: string) => id.replace(/-/g, '');
 
 beforeAll(() => {
@@ -126,6 +129,37 @@ describe('read-model and timelines against the real servers', () => {
     expect(await home(fans[3]!)).toEqual([]); // followed after the threshold: merged at read time
     expect((await redis.zrange(keys.author(celeb), 0, -1)).length).toBe(2);
     expect(await home(celeb)).toEqual([hex(after), hex(before)]);
+  });
+
+  it('keeps the prefix invariant when many tweets share a millisecond (ties broken by id)', async () => {
+    const reader = log.userCreated();
+    const authors = [log.userCreated(), log.userCreated()];
+    for (const a of authors) log.followed(reader, a);
+    // 900 tweets over 30 milliseconds: the trim cuts inside a millisecond, by id.
+    const posted: string[] = [];
+    for (let i = 0; i < 900; i++) {
+      if (i % 30 !== 0) log.now -= 1;
+      posted.push(log.tweetPosted(authors[i % 2]!));
+    }
+    await project();
+    expect((await home(reader)).length).toBe(800);
+    for (const t of posted.filter((_, i) => i % 7 === 0))
+      log.tweetDeleted(t, authors[posted.indexOf(t) % 2]!);
+    await project();
+    log.unfollowed(reader, authors[0]!);
+    await project();
+    log.followed(reader, authors[0]!);
+    await project();
+  });
+
+  it('rebuilds a copy whose homes an earlier version wrote (no layout in meta)', async () => {
+    await project();
+    expect(await redis.hget(keys.meta, 'layout')).toBe(homeLayout);
+    await redis.hdel(keys.meta, 'layout');
+    await timelines.setup();
+    expect(await timelines.checkpoint()).toBeNull();
+    await project(); // from the start of the log, equal to the reference again
+    expect(await redis.hget(keys.meta, 'layout')).toBe(homeLayout);
   });
 
   it('trims at 800 keeping the prefix invariant through follows, deletions and unfollows', async () => {

@@ -5,7 +5,7 @@
  * no framework, no auth, no validation. Env: BENCH_PORT, REDIS_URL, REDIS_PREFIX, BENCH_USER_ID.
  */
 import { createServer } from 'node:http';
-import { createRedis, decodeTimelineMember, timelineKeys } from '@tweeter/shared';
+import { createRedis, decodeHomeMember, timelineKeys } from '@tweeter/shared';
 
 const redis = createRedis(
   process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -24,22 +24,13 @@ const server = createServer((req, res) => {
     p.hget(keys.meta, 'live');
     p.hgetallBuffer(keys.user(userId));
     p.smembers(keys.celebs);
-    p.zrangeBuffer(
-      keys.home(userId),
-      '+inf',
-      '-inf',
-      'BYSCORE',
-      'REV',
-      'LIMIT',
-      0,
-      21,
-      'WITHSCORES',
-    );
+    // Homes are stored newest first (timelineKeys.ts).
+    p.zrangeBuffer(keys.home(userId), 0, 20, 'WITHSCORES');
     const replies = (await p.exec()) ?? [];
     const range = replies[3]?.[1] as Buffer[];
     const ids: string[] = [];
     for (let i = 0; i < range.length && ids.length < 20; i += 2)
-      ids.push(decodeTimelineMember(range[i]!));
+      ids.push(decodeHomeMember(range[i]!));
     const bodies = await redis.mget(...ids.map((id) => keys.tweet(id)));
     // The same document the service answers: tweets with their authors (names held in memory, as
     // the service's author cache does), and a next cursor.

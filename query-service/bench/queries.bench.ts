@@ -22,7 +22,10 @@ import {
   createLogger,
   createPool,
   createRedis,
+  encodeHomeMember,
   encodeTimelineMember,
+  homeLayout,
+  homeScore,
   encodeTweetBody,
   hashToken,
   homeTimelineCap,
@@ -155,7 +158,7 @@ try {
   );
   const keys = timelineKeys('v1');
   const w = redis.pipeline();
-  w.hset(keys.meta, 'checkpoint', '0'.repeat(32), 'live', '1');
+  w.hset(keys.meta, 'checkpoint', '0'.repeat(32), 'live', '1', 'layout', homeLayout);
   const oldest = head.rows.at(-1)!;
   w.hset(
     keys.user(readerId),
@@ -169,7 +172,7 @@ try {
     encodeTimelineMember(oldest.id),
   );
   for (const row of head.rows) {
-    w.zadd(keys.home(readerId), row.created_at.getTime(), encodeTimelineMember(row.id));
+    w.zadd(keys.home(readerId), homeScore(row.created_at.getTime()), encodeHomeMember(row.id));
     w.set(
       keys.tweet(row.id),
       encodeTweetBody({

@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import {
   connectRedis,
+  decodeHomeMember,
   decodeTimelineMember,
+  homeScore,
   timelineKeys,
   type RedisServers,
 } from '@tweeter/shared';
@@ -82,14 +84,14 @@ export async function differencesFromReference(
         problems.push(`user hash missing for ${userId}`);
         continue;
       }
-      const raw = await redis.zrangeBuffer(keys.home(userId), 0, -1, 'REV', 'WITHSCORES');
+      const raw = await redis.zrangeBuffer(keys.home(userId), 0, -1, 'WITHSCORES');
       const head: string[] = [];
       for (let i = 0; i < raw.length; i += 2) {
-        const id = decodeTimelineMember(raw[i]!);
+        const id = decodeHomeMember(raw[i]!);
         // A celebrity's tweets fanned out before they became one may stay; readers deduplicate.
         const author = ref.tweets.get(id)?.authorId;
         if (author !== undefined && author !== userId && ref.celebrities.has(author)) continue;
-        head.push(`${raw[i + 1]!.toString()}:${id}`);
+        head.push(`${homeScore(Number(raw[i + 1]!.toString()))}:${id}`);
       }
       const truth = ref.homeTimeline(userId, true).map((e) => `${e.score}:${e.id}`);
       let expected = truth;

@@ -1,4 +1,4 @@
-import type { Position } from '@tweeter/shared';
+import { complementMember, type Position } from '@tweeter/shared';
 import { homeScriptPrelude } from './rules/index.ts';
 import type { Entry, HomeOp } from './stepPlan.ts';
 
@@ -6,8 +6,11 @@ import type { Entry, HomeOp } from './stepPlan.ts';
  * The one script that writes home timelines. KEYS: pairs (home, user hash) of homes whose keys
  * share a hash slot (on a Redis Cluster: one home per call; on one server, many); ARGV: cap, then
  * for each pair the number of its operations and three arguments per operation: the position,
- * `a` (add entries: 29-byte records, 16-byte member then 13 ASCII digits of score), `m` (a merge:
- * the same), `r` (remove: 16-byte members) or `d` (drop the home).
+ * `a` (add entries: 29-byte records, the 16-byte home member then 13 ASCII digits of the plain
+ * score), `m` (a merge: the same), `r` (remove: 16-byte home members) or `d` (drop the home).
+ * Homes are written newest first (timelineKeys.ts): the score stored is the plain one negated,
+ * and the boundary compares the plain score, then home members against the boundary's member
+ * complemented (`bmh`).
  *
  * Exactly once in effect: an operation at or below the home's stamp (`s` of the user hash, the
  * position of the last operation applied) is skipped; the rest run in order and the stamp moves
@@ -23,7 +26,7 @@ for p = 1, #KEYS / 2 do
   local n = tonumber(ARGV[a])
   a = a + 1
   local h = redis.call('HMGET', user, 's', 'bs', 'bm')
-  local stamp, bs, bm = h[1], h[2] and tonumber(h[2]), h[3]
+  local stamp, bs, bmh = h[1], h[2] and tonumber(h[2]), h[3] and flip(h[3])
   local last = nil
   for _ = 1, n do
     local pos, kind, blob = ARGV[a], ARGV[a + 1], ARGV[a + 2]
@@ -34,15 +37,15 @@ for p = 1, #KEYS / 2 do
         for i = 1, #blob, 29 do
           local m = string.sub(blob, i, i + 15)
           local sc = string.sub(blob, i + 16, i + 28)
-          if keep(tonumber(sc), m, bs, bm) then
-            args[#args + 1] = sc
+          if keep(tonumber(sc), m, bs, bmh) then
+            args[#args + 1] = '-' .. sc
             args[#args + 1] = m
           end
         end
         if #args > 0 then
           zadd(home, args)
           local low = trim(home, user, cap)
-          if low then bs, bm = tonumber(low[2]), low[1] end
+          if low then bs, bmh = low[1], low[2] end
         end
       elseif kind == 'r' then
         local members = {}
@@ -51,7 +54,7 @@ for p = 1, #KEYS / 2 do
       else
         redis.call('DEL', home)
         redis.call('HDEL', user, 'bs', 'bm')
-        bs, bm = nil, nil
+        bs, bmh = nil, nil
       end
       last = pos
       applied = applied + 1
@@ -62,7 +65,7 @@ end
 return applied
 `;
 
-/** An entry as the script reads it: 16-byte member, then the score in 13 ASCII digits. */
+/** An entry as the script reads it: 16-byte home member, then the plain score in 13 digits. */
 const entryRecordBytes = 29;
 
 /** Encodes entries as the script's records, each entry's record built once per step. */
@@ -83,6 +86,7 @@ export class EntryRecords {
         throw new RangeError(`score ${entry.score} out of the 13-digit range`);
       record = Buffer.allocUnsafe(entryRecordBytes);
       entry.member.copy(record, 0);
+      complementMember(record.subarray(0, 16));
       record.write(String(entry.score).padStart(13, '0'), 16, 'latin1');
       this.records.set(entry.member, record);
     }
@@ -100,7 +104,7 @@ export function homeArguments(ops: readonly HomeOp[], records: EntryRecords): (s
         args.push(op.merge ? 'm' : 'a', records.encode(op.entries));
         break;
       case 'remove':
-        args.push('r', Buffer.concat(op.members));
+        args.push('r', complementMember(Buffer.concat(op.members)));
         break;
       case 'drop':
         args.push('d', '');

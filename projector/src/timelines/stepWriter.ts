@@ -1,5 +1,6 @@
 import {
   encodeTweetBody,
+  homeLayout,
   timelinePartition,
   type Position,
   type RedisClient,
@@ -112,7 +113,8 @@ export class StepWriter {
   }
 
   async write(step: StepPlan, position: Position, from: Position | null): Promise<void> {
-    const first = from === null ? ['partitions', String(this.partitions)] : [];
+    const first =
+      from === null ? ['partitions', String(this.partitions), 'layout', homeLayout] : [];
     await this.meta(from, ['busy', position, ...first]);
     await this.writeHomes(step, position);
     const effects = step.effects;

@@ -1,4 +1,5 @@
 import {
+  homeLayout,
   homeTimelineCap,
   timelineKeys,
   type DecodedEvent,
@@ -148,6 +149,15 @@ export class TimelinesProjection implements CopiedProjection {
     const redis = this.connections.redis;
     if (redis.status === 'wait') await redis.connect();
     await raiseListpackLimit(redis, this.options.logger);
+    const [stored, layout] = await redis.hmget(this.keys.meta, 'checkpoint', 'layout');
+    if (stored !== null && layout !== homeLayout) {
+      // Written by an earlier version, homes oldest first: rebuilt from the log, and read from
+      // PostgreSQL meanwhile (the query service reads only this layout).
+      this.options.logger.warn(
+        `timelines: copy ${this.copy} has homes in layout ${layout ?? '1'}, not ${homeLayout}; rebuilding it from the log`,
+      );
+      await this.copyKeys.deleteAll();
+    }
     if (await this.writer.recover())
       this.options.logger.info('timelines: finished the shared effects of an interrupted step');
     // No checkpoint: a new copy, or one flushed or reset while a step was being written, whose

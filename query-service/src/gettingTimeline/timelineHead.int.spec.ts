@@ -1,6 +1,9 @@
 import {
   connectRedis,
+  encodeHomeMember,
   encodeTimelineMember,
+  homeLayout,
+  homeScore,
   timelineKeys,
   type RedisClient,
   type RedisServers,
@@ -33,14 +36,22 @@ async function seed(redis: RedisClient) {
     score: 1_700_000_000_000 + i * 1000,
   }));
   await Promise.all([
-    redis.hset(keys.meta, 'live', '1', 'checkpoint', '00000000000000000000000000000010'),
+    redis.hset(
+      keys.meta,
+      'live',
+      '1',
+      'checkpoint',
+      '00000000000000000000000000000010',
+      'layout',
+      homeLayout,
+    ),
     redis.hset(keys.user(me), 'u', 'me', 'd', 'Me'),
     redis.sadd(keys.celebs, celebrity),
     redis.sadd(keys.following(me), friend, celebrity),
     ...tweets.map((t) =>
       t.authorId === celebrity
         ? redis.zadd(keys.author(celebrity), t.score, encodeTimelineMember(t.id))
-        : redis.zadd(keys.home(me), t.score, encodeTimelineMember(t.id)),
+        : redis.zadd(keys.home(me), homeScore(t.score), encodeHomeMember(t.id)),
     ),
     ...tweets.map((t) => redis.set(keys.tweet(t.id), JSON.stringify({ id: t.id, text: 'x' }))),
   ]);
@@ -87,6 +98,12 @@ describe.each(cases)('the home timeline head on %s', (_name, servers) => {
           reason: 'behind',
         },
       );
+      // A copy whose homes are in an earlier layout is not read (the projector rebuilds it).
+      await redis.hdel(keys.meta, 'layout');
+      expect(await readHead(redis, keys, me, null, 10, null)).toEqual({
+        kind: 'fallback',
+        reason: 'not-live',
+      });
     },
   );
 });

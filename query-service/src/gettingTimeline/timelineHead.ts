@@ -1,7 +1,10 @@
 import {
   Cluster,
+  decodeHomeMember,
   decodeTimelineBoundary,
   decodeTimelineMember,
+  homeLayout,
+  homeScore,
   timelinePartition,
   type RedisClient,
   type TimelineKeys,
@@ -38,13 +41,14 @@ export async function readHead(
   minPosition: string | null,
 ): Promise<HeadRead> {
   const [meta, userHash, allCelebrities, homeRanges] = await Promise.all([
-    redis.hmget(keys.meta, 'live', 'checkpoint', 'partitions'),
+    redis.hmget(keys.meta, 'live', 'checkpoint', 'partitions', 'layout'),
     redis.hgetallBuffer(keys.user(userId)),
     redis.smembers(keys.celebs),
-    rangesBelow(redis, keys.home(userId), cursor, null, n),
+    homeBelow(redis, keys.home(userId), cursor, n),
   ]);
-  const [live, checkpoint = null, partitions] = meta;
-  if (live !== '1') return { kind: 'fallback', reason: 'not-live' };
+  const [live, checkpoint = null, partitions, layout] = meta;
+  // A copy in another layout of homes is being rebuilt by the projector: not read meanwhile.
+  if (live !== '1' || layout !== homeLayout) return { kind: 'fallback', reason: 'not-live' };
   // With fan-out partitions, the home itself has reached the position once its partition has.
   if (minPosition !== null && Number(partitions ?? 0) > 0) {
     const applied = await redis.hget(
@@ -61,7 +65,7 @@ export async function readHead(
   // The hash exists exactly while the user exists in this copy; absent: lost or not projected yet.
   if (!userHash.u) return { kind: 'fallback', reason: 'user-missing' };
   const boundary = decodeTimelineBoundary(userHash);
-  const lists = [entriesOf(homeRanges)];
+  const lists = [homeEntriesOf(homeRanges)];
 
   const celebrities = allCelebrities.filter((c) => c !== userId);
   if (celebrities.length > 0)
@@ -113,6 +117,38 @@ function rangesBelow(
     redis.zrangeBuffer(key, cursor.score, cursor.score, 'BYSCORE', 'REV', 'WITHSCORES'),
     redis.zrangeBuffer(key, `(${cursor.score}`, min, 'BYSCORE', 'REV', 'LIMIT', 0, n, 'WITHSCORES'),
   ]);
+}
+
+/**
+ * The home's replies for the first `n` entries strictly below `cursor`: the home is stored newest
+ * first (negated scores, complemented members: timelineKeys.ts), so plain ascending ranges, the
+ * cursor's own millisecond read whole as in `rangesBelow`. The home holds nothing below its
+ * boundary, so it needs no floor.
+ */
+function homeBelow(
+  redis: RedisClient,
+  key: string,
+  cursor: Entry | null,
+  n: number,
+): Promise<Buffer[][]> {
+  if (cursor === null) return Promise.all([redis.zrangeBuffer(key, 0, n - 1, 'WITHSCORES')]);
+  const at = homeScore(cursor.score);
+  return Promise.all([
+    redis.zrangeBuffer(key, at, at, 'BYSCORE', 'WITHSCORES'),
+    redis.zrangeBuffer(key, `(${at}`, '+inf', 'BYSCORE', 'LIMIT', 0, n, 'WITHSCORES'),
+  ]);
+}
+
+/** The home's WITHSCORES replies → entries in the plain form, in reply order. */
+function homeEntriesOf(replies: readonly Buffer[][]): Entry[] {
+  const entries: Entry[] = [];
+  for (const reply of replies)
+    for (let i = 0; i + 1 < reply.length; i += 2)
+      entries.push({
+        tweetId: decodeHomeMember(reply[i]!),
+        score: homeScore(Number(reply[i + 1]!.toString())),
+      });
+  return entries;
 }
 
 /** WITHSCORES replies (member, score, …) → entries, in reply order. */

@@ -6,9 +6,16 @@
  * `projections.active_copies`). Per-user keys carry the user id as a hash tag `{<id>}` so that one
  * user's keys share a Redis Cluster slot.
  *
- * Home timeline entries: member = the tweet id as 16 raw bytes (UUIDv7, so byte order = id order),
- * score = createdAt in epoch milliseconds. `ZRANGE key +inf -inf BYSCORE REV` therefore yields
- * createdAt desc, then id desc: exactly the order of the API.
+ * Author lists: member = the tweet id as 16 raw bytes (UUIDv7, so byte order = id order), score =
+ * createdAt in epoch milliseconds. `ZRANGE key +inf -inf BYSCORE REV` therefore yields createdAt
+ * desc, then id desc: exactly the order of the API.
+ *
+ * Home timelines are stored newest first (layout 2, `meta.layout`): member = the id's 16 bytes
+ * complemented (`encodeHomeMember`), score = −createdAt (`homeScore`), so that plain ascending
+ * order is the API's order. A new entry, the newest, then lands at the head of the sorted set's
+ * listpack, which Redis finds at once, instead of at its tail after a scan of every entry (about
+ * 2.4× cheaper per write into a full home); the trim cuts the tail. The boundary fields of the
+ * user hash stay in the plain form.
  *
  * THE PREFIX INVARIANT. Let T(U) be U's true home timeline without the tweets of followed
  * celebrities (authors in `celebs`): U's own tweets and those of every non-celebrity U follows,
@@ -36,12 +43,13 @@ export interface TimelineKeys {
    * caught up with the head of the log since it was (re)built). Missing: the copy is empty or was
    * flushed, and is being rebuilt; answer from PostgreSQL. Also `partitions` (the copy's count
    * of fan-out partitions, fixed until a rebuild; absent or 0: homes are written by the planner
-   * itself), and the projector's step bookkeeping (`busy`, `wal`, `walTo`).
+   * itself), `layout` (the homes' layout, `homeLayout`: a copy without it is rebuilt, and not read
+   * meanwhile), and the projector's step bookkeeping (`busy`, `wal`, `walTo`).
    */
   readonly meta: string;
   /** Set of the user ids whose tweets are not fanned out (sticky: once above the threshold). */
   readonly celebs: string;
-  /** Sorted set: U's home timeline head (see the prefix invariant). */
+  /** Sorted set: U's home timeline head (see the prefix invariant), newest first (layout 2). */
   home(userId: string): string;
   /**
    * Hash: `u` username and `d` display name, present exactly while U exists; the boundary `bs`
@@ -122,6 +130,28 @@ export function decodeTimelineMember(member: Buffer): string {
   const h = member.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/** The layout of home timelines that the projector writes and the query service reads. */
+export const homeLayout = '2';
+
+/** A home timeline's member: the id's 16 bytes complemented, so that ascending = id desc. */
+export function encodeHomeMember(uuid: string): Buffer {
+  return complementMember(encodeTimelineMember(uuid));
+}
+
+/** The tweet id of a home timeline's member. */
+export function decodeHomeMember(member: Buffer): string {
+  return decodeTimelineMember(complementMember(Buffer.from(member)));
+}
+
+/** Complements a 16-byte member in place (home form ↔ plain form), and returns it. */
+export function complementMember(member: Buffer): Buffer {
+  for (let i = 0; i < member.length; i++) member[i] = ~member[i]! & 0xff;
+  return member;
+}
+
+/** A home timeline's score for an entry's plain score (createdAt ms): its negation. */
+export const homeScore = (score: number): number => -score;
 
 /** The score of an entry: createdAt in epoch milliseconds (an integer, stored compactly). */
 export function timelineScore(createdAt: string | Date): number {

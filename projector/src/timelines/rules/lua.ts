@@ -3,8 +3,10 @@
  * positions are compared byte by byte (`earlier`), as the projector orders them.
  *
  * Boundary (fields `bs`, `bm` of the user hash): the home holds every entry of the true timeline
- * that is >= it (see timelineKeys.ts). `keep` tells whether an entry is >= the boundary; members
- * are compared byte by byte (Lua's `<` on strings follows the server's locale, not bytes).
+ * that is >= it (see timelineKeys.ts). `keep` tells whether an entry (plain score, home member)
+ * is >= the boundary (plain score, home member `bmh`: `flip` complements a member between the
+ * two forms); members are compared byte by byte (Lua's `<` on strings follows the server's
+ * locale, not bytes).
  * `zadd` and `zrem` chunk their arguments (Lua's stack is limited).
  */
 export const luaHelpers = `
@@ -23,10 +25,15 @@ local function earlier(a, b)
   end
   return #a < #b
 end
-local function keep(score, member, bs, bm)
+local function flip(s)
+  local t = {}
+  for i = 1, #s do t[i] = 255 - string.byte(s, i) end
+  return string.char(unpack(t))
+end
+local function keep(score, member, bs, bmh)
   if not bs then return true end
   if score ~= bs then return score > bs end
-  return not before(member, bm)
+  return not before(bmh, member)
 end
 local function zadd(key, args)
   for i = 1, #args, 1000 do
