@@ -65,7 +65,7 @@ export async function readHead(
   // The hash exists exactly while the user exists in this copy; absent: lost or not projected yet.
   if (!userHash.u) return { kind: 'fallback', reason: 'user-missing' };
   const boundary = decodeTimelineBoundary(userHash);
-  const lists = [homeEntriesOf(homeRanges)];
+  const lists = [entriesOf(homeRanges, true)];
 
   const celebrities = allCelebrities.filter((c) => c !== userId);
   if (celebrities.length > 0)
@@ -139,27 +139,21 @@ function homeBelow(
   ]);
 }
 
-/** The home's WITHSCORES replies → entries in the plain form, in reply order. */
-function homeEntriesOf(replies: readonly Buffer[][]): Entry[] {
+/**
+ * WITHSCORES replies (member, score, …) → entries in the plain form, in reply order; `home`: the
+ * replies of a home, stored newest first (complemented members, negated scores).
+ */
+function entriesOf(replies: readonly Buffer[][], home = false): Entry[] {
   const entries: Entry[] = [];
   for (const reply of replies)
-    for (let i = 0; i + 1 < reply.length; i += 2)
-      entries.push({
-        tweetId: decodeHomeMember(reply[i]!),
-        score: homeScore(Number(reply[i + 1]!.toString())),
-      });
-  return entries;
-}
-
-/** WITHSCORES replies (member, score, …) → entries, in reply order. */
-function entriesOf(replies: readonly Buffer[][]): Entry[] {
-  const entries: Entry[] = [];
-  for (const reply of replies)
-    for (let i = 0; i + 1 < reply.length; i += 2)
-      entries.push({
-        tweetId: decodeTimelineMember(reply[i]!),
-        score: Number(reply[i + 1]!.toString()),
-      });
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const score = Number(reply[i + 1]!.toString());
+      entries.push(
+        home
+          ? { tweetId: decodeHomeMember(reply[i]!), score: homeScore(score) }
+          : { tweetId: decodeTimelineMember(reply[i]!), score },
+      );
+    }
   return entries;
 }
 
