@@ -17,7 +17,8 @@
  * - listpack-insert-position: newest entry at the tail of a full home vs at its head.
  *
  * Env: BENCH_USERS (10,000), BENCH_TWEETS (50,000), BENCH_FOLLOWS (150,000) shape the log;
- * BENCH_FOLLOWER_TIERS ("100,1000,5000"), BENCH_AUTHORS_PER_TIER (2), BENCH_POSTS (200),
+ * BENCH_FOLLOWER_TIERS ("100,300,<threshold>"), BENCH_FANOUT_MAX_FOLLOWERS (the product's
+ * default threshold), BENCH_AUTHORS_PER_TIER (2), BENCH_POSTS (200),
  * BENCH_POSTS_PER_SECOND (default: BENCH_LOAD_SHARE, 0.4, of the copy's replay rate in fan-out
  * entries per second), BENCH_ROUNDS (4) the live posting, then BENCH_SOLO_POSTS (12) at
  * BENCH_SOLO_POSTS_PER_SECOND (2) by the largest authors alone; BENCH_ZADD_OPS (500,000);
@@ -28,6 +29,7 @@ import { pino } from 'pino';
 import {
   createPool,
   homeTimelineCap,
+  loadConfig,
   PostgresEventStore,
   Redis,
   timelineKeys,
@@ -60,7 +62,11 @@ const shape = {
   tweets: knob('tweets', 50_000),
   follows: knob('follows', 150_000),
 };
-const fanoutMaxFollowers = 10_000;
+/**
+ * The product's default threshold (BENCH_FANOUT_MAX_FOLLOWERS to study another): the benchmark's
+ * authors are fanned out, as the figure is defined for authors within it.
+ */
+const fanoutMaxFollowers = knob('fanout_max_followers', loadConfig({}).FANOUT_MAX_FOLLOWERS);
 /** TIMELINES_PARTITIONS of the benchmark's copies: none (see copyOn). */
 const timelinesPartitions = 0;
 const cap = homeTimelineCap;
@@ -142,7 +148,7 @@ try {
     }
     return pool.slice(0, n);
   };
-  const tiers = (process.env.BENCH_FOLLOWER_TIERS ?? '100,1000,5000')
+  const tiers = (process.env.BENCH_FOLLOWER_TIERS ?? `100,300,${fanoutMaxFollowers}`)
     .split(',')
     .map((t) => Math.min(Number(t), fanoutMaxFollowers, live.length));
   const authors: BenchAuthor[] = [];
