@@ -148,9 +148,10 @@ try {
     }
     return pool.slice(0, n);
   };
-  const tiers = (process.env.BENCH_FOLLOWER_TIERS ?? `100,300,${fanoutMaxFollowers}`)
+  const tiers = (process.env.BENCH_FOLLOWER_TIERS ?? `100,300,${fanoutMaxFollowers - 1}`)
     .split(',')
-    .map((t) => Math.min(Number(t), fanoutMaxFollowers, live.length));
+    // The reader follows every author too: one follower fewer keeps them within the threshold.
+    .map((t) => Math.min(Number(t), fanoutMaxFollowers - 1, live.length));
   const authors: BenchAuthor[] = [];
   for (let k = 0; k < knob('authors_per_tier', 2); k++)
     for (const tier of tiers) {
