@@ -146,9 +146,9 @@ export const environmentSchema = z.object({
    * Authors with more followers are merged into timelines at read time instead of fanned out.
    * 1,000: each home a post reaches costs its Redis master ~20–25 µs (the insert at the head of
    * a full 800-entry listpack, the trim, the stamp), so on a small machine a post to 1,000 homes
-   * lands within about 100 ms at p99 with the fan-out partitions, and one to 5,000 takes 200–500
-   * ms (`npm run bench:projector`, byFollowers), while a celebrity costs a reader one range read
-   * of that author's list.
+   * lands within 40–110 ms at p99 on one Redis, and one to 5,000 takes 200–500 ms (`npm run
+   * bench:projector`, byFollowers), while a celebrity costs a reader one range read of that
+   * author's list (docs/projections.md, Celebrities).
    */
   FANOUT_MAX_FOLLOWERS: wholeNumber(1_000),
   /**
