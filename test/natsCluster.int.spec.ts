@@ -19,6 +19,7 @@ import {
   freePort,
   printOutputs,
   repoRoot,
+  serviceRequest,
   startService,
   testNatsClusterUrls,
   testNatsPrefix,
@@ -96,15 +97,10 @@ async function call(
   path: string,
   options: { token?: string; body?: unknown } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const response = await fetch(
+    `${baseUrl}${path}`,
+    serviceRequest(method, { ...options, timeoutMs: 10_000 }),
+  );
   const text = await response.text();
   return {
     status: response.status,

@@ -8,6 +8,7 @@ import {
   ReferenceModel,
   repoRoot,
   seededRandom,
+  serviceRequest,
   startStack,
   testRedisClusterNodes,
   type ModelUser,
@@ -124,16 +125,10 @@ async function call(
   options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
   try {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...options.headers,
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      signal: AbortSignal.timeout(20_000),
-    });
+    const response = await fetch(
+      `${base}${path}`,
+      serviceRequest(method, { ...options, timeoutMs: 20_000 }),
+    );
     const text = await response.text();
     let body: Record<string, unknown>;
     try {

@@ -8,6 +8,7 @@ import {
   freePort,
   printOutputs,
   repoRoot,
+  serviceRequest,
   startService,
   testNatsEnv,
   testNatsPrefix,
@@ -184,16 +185,10 @@ async function call(
   path: string,
   options: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...options.headers,
-    },
-    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-    signal: AbortSignal.timeout(30_000),
-  });
+  const response = await fetch(
+    `${base}${path}`,
+    serviceRequest(method, { ...options, timeoutMs: 30_000 }),
+  );
   const text = await response.text();
   return {
     status: response.status,

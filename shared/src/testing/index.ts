@@ -5,3 +5,4 @@ export * from './referenceReads.ts';
 export * from './fixtures.ts';
 export * from './users.ts';
 export * from './modelledApi.ts';
+export * from './serviceRequest.ts';

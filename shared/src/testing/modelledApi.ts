@@ -3,6 +3,7 @@ import { FixtureSlot } from './fixtures.ts';
 import { ReferenceModel, seededRandom, type ModelUser } from './referenceReads.ts';
 import { connectRedis, type RedisClient } from '../redis/redis.ts';
 import { testRedisServers } from './resources.ts';
+import { serviceRequest } from './serviceRequest.ts';
 import { startStack, type Stack } from './stack.ts';
 
 export interface ApiAnswer {
@@ -39,14 +40,10 @@ export class ModelledApi {
     path: string,
     options: { token?: string; body?: unknown } = {},
   ): Promise<ApiAnswer> {
-    const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.stack().command.baseUrl}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
+    const response = await fetch(
+      `${this.stack().command.baseUrl}${path}`,
+      serviceRequest(method, options),
+    );
     const position = response.headers.get('x-event-position');
     if (position !== null && position > this.lastPosition) this.lastPosition = position;
     return answerOf(response);
