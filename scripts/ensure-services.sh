@@ -23,16 +23,9 @@ wait_for() { # wait_for NAME HOST PORT
 }
 is_local() { [[ "$1" == 127.* || "$1" == localhost || "$1" == ::1 ]]; }
 
-apt_updated=
-install_pkg() { # install_pkg PACKAGE: only as root, only with apt
-  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
-    echo "✗ $1 is not installed; install the Debian package '$1' (or point the URL at a running server)" >&2
-    return 1
-  fi
-  [[ -n "$apt_updated" ]] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt_updated=1; }
-  echo "… installing $1"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
-}
+# shellcheck source=lib/packages.sh
+. scripts/lib/packages.sh
+install_server() { install_pkg "$1" 'or point the URL at a running server'; }
 
 ensure_postgres() {
   listening "$pg_host" "$pg_port" && { echo "✓ PostgreSQL on $pg_host:$pg_port"; return 0; }
@@ -46,7 +39,7 @@ ensure_postgres() {
     fi
   fi
   local bindir; bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  if [[ -z "$bindir" ]]; then install_pkg postgresql; bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
+  if [[ -z "$bindir" ]]; then install_server postgresql; bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
   # Our own cluster, trust auth on loopback only, data under .stack/.
   local data="$stack/postgres-$pg_port" run=()
   if [[ $(id -u) -eq 0 ]]; then run=(runuser -u postgres --); fi
@@ -63,7 +56,7 @@ ensure_postgres() {
 ensure_redis() {
   listening "$redis_host" "$redis_port" && { echo "✓ Redis on $redis_host:$redis_port"; return 0; }
   is_local "$redis_host" || { echo "✗ Redis at $redis_host:$redis_port does not answer" >&2; return 1; }
-  command -v redis-server >/dev/null || install_pkg redis-server
+  command -v redis-server >/dev/null || install_server redis-server
   mkdir -p "$stack/redis"
   redis-server --daemonize yes --bind "$redis_host" --port "$redis_port" --save "" --appendonly no \
     --zset-max-listpack-entries 1024 \
@@ -76,7 +69,7 @@ ensure_nats() {
   is_local "$nats_host" || { echo "✗ NATS at $nats_host:$nats_port does not answer" >&2; return 1; }
   local bin; bin=$(command -v nats-server || true)
   [[ -n "$bin" || ! -x /usr/sbin/nats-server ]] || bin=/usr/sbin/nats-server
-  if [[ -z "$bin" ]]; then install_pkg nats-server; bin=$(command -v nats-server || echo /usr/sbin/nats-server); fi
+  if [[ -z "$bin" ]]; then install_server nats-server; bin=$(command -v nats-server || echo /usr/sbin/nats-server); fi
   mkdir -p "$stack/nats-$nats_port"
   nohup setsid "$bin" -a "$nats_host" -p "$nats_port" -js -sd "$stack/nats-$nats_port" \
     -l "$stack/nats-$nats_port.log" >/dev/null 2>&1 &

@@ -52,16 +52,9 @@ cluster_ok() {
   [[ $(jsz "${BASH_REMATCH[1]}" | grep -c '"current": *true') -eq 2 ]]
 }
 
-ensure_installed() {
-  command -v nats-server >/dev/null && return
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
-  else
-    echo "✗ nats-server is not installed (Debian package nats-server)" >&2
-    exit 1
-  fi
-}
+# shellcheck source=lib/packages.sh
+. scripts/lib/packages.sh
+ensure_installed() { command -v nats-server >/dev/null || install_pkg nats-server || exit 1; }
 
 # Starts node $1 in the background on its store (kept: a restarted node catches up from it).
 start_node() {

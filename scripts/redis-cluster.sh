@@ -85,15 +85,9 @@ wait_ok() { # up to $1 tenths of a second (a rejoining replica needs a full sync
   return 1
 }
 
-ensure_installed() {
-  command -v redis-server >/dev/null && return
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-  else
-    echo "✗ redis-server is not installed (Debian package redis-server)" >&2; exit 1
-  fi
-}
+# shellcheck source=lib/packages.sh
+. scripts/lib/packages.sh
+ensure_installed() { command -v redis-server >/dev/null || install_pkg redis-server || exit 1; }
 
 # Whether the running nodes still give the dead node on port $1 slots of its own: a master whose
 # replica has not taken over yet. Restarted then (no persistence), it would serve them empty.
