@@ -1,5 +1,6 @@
 import { installApi, createHttpApp, createMetricsRegistry, finishHttpApp } from '@tweeter/shared';
 import type { Express } from 'express';
+import { ActorStates } from './core/actors.ts';
 import { authenticate } from './core/authentication.ts';
 import type { CommandContext } from './core/context.ts';
 import type { CommandDependencies } from './core/deps.ts';
@@ -42,15 +43,16 @@ export function createCommandApp(deps: CommandDependencies): Express {
   // req.ip, the sign-up limit's key, believes X-Forwarded-For only from these proxies (unset: the
   // shared default, loopback only).
   if (deps.config.TRUST_PROXY !== undefined) app.set('trust proxy', deps.config.TRUST_PROXY);
+  const actors = new ActorStates(deps.eventStore);
+  const writeLimit = writeRateLimit(deps.redis, deps.config.RATE_LIMIT_WRITES_PER_MINUTE);
   const ctx: CommandContext = {
     usernameGraceMs: defaultReservationGraceMs,
     maxConflictRetries: 5,
     ...deps,
     metrics: createCommandMetrics(registry),
-    authenticatedWrite: [
-      authenticate(deps.eventStore),
-      writeRateLimit(deps.redis, deps.config.RATE_LIMIT_WRITES_PER_MINUTE),
-    ],
+    actors,
+    authenticatedWrite: [authenticate(actors, 'current'), writeLimit],
+    authenticatedPost: [authenticate(actors, 'cached'), writeLimit],
     signUpRateLimit: signUpRateLimit(deps.redis, deps.config.RATE_LIMIT_SIGNUPS_PER_HOUR),
   };
   installApi(app, ctx, useCases, {

@@ -1,26 +1,32 @@
-import { authenticateBearer, storeReader, type EventStore } from '@tweeter/shared';
+import { bearerCredentials, tokenMatchesHash, unauthorized } from '@tweeter/shared';
 import type { RequestHandler, Response } from 'express';
-import { userFold, type User } from '../domain/users/user.ts';
-import { foldEvents } from './commandHandling.ts';
+import type { ActingUser, ActorStates } from './actors.ts';
 
 /** The authenticated caller, as the decisions about its request see it. */
 export interface Actor {
-  user: User;
+  user: ActingUser;
+  /** The revision of the user's stream the check read (or had cached). */
+  revision: bigint;
 }
 
 /**
- * Checks the bearer token with the shared rule (`@tweeter/shared` authenticateBearer: the user's
- * own stream, so a token works on the very next request after sign-up and fails the moment its
- * user is deleted), then folds the stream it read into the user the command decides with.
+ * Checks the bearer token with the shared rule (the token names its user; that user's own stream
+ * grants the token from UserCreated until UserDeleted, so a token works on the very next request
+ * after sign-up and fails the moment its user is deleted), against the actor states of this
+ * process (actors.ts).
+ *
+ * `cached` is for a route whose append goes to the user's own stream and expects the revision the
+ * check saw (POST /tweets): a user deleted since the state was cached makes that append fail, and
+ * the command then reads the deletion and answers 401. Every other route reads the stream's
+ * newest events first (`current`).
  */
-export function authenticate(eventStore: EventStore): RequestHandler {
-  const readUserStream = storeReader(eventStore);
+export function authenticate(actors: ActorStates, freshness: 'cached' | 'current'): RequestHandler {
   return async (req, res, next) => {
-    const { events } = await authenticateBearer(req.headers.authorization, readUserStream);
-    const state = foldEvents(events, userFold);
-    if (state.status !== 'active')
-      throw new Error(`A verified user stream folds to ${state.status}`);
-    (res.locals as { actor?: Actor }).actor = { user: state.user };
+    const { token, userId } = bearerCredentials(req.headers.authorization);
+    const state = await (freshness === 'cached' ? actors.cached(userId) : actors.current(userId));
+    if (state.status !== 'active' || !tokenMatchesHash(token, state.user.tokenHash))
+      throw unauthorized('The bearer token is not valid');
+    (res.locals as { actor?: Actor }).actor = { user: state.user, revision: state.revision };
     next();
   };
 }

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  readUserStreamEnds,
   WrongExpectedRevisionError,
   type EventMetadata,
   type EventStore,
@@ -31,22 +33,68 @@ export interface StreamState<S> {
 /** A stream that does not exist yet, as an attempt presumes it. */
 const newStream = <S>(state: S): StreamState<S> => ({ state, expectedRevision: 'no_stream' });
 
+/** Every event of a stream in revision order, read a page at a time (a user's holds its tweets). */
+export async function readWholeStream(
+  eventStore: Pick<EventStore, 'readStream'>,
+  streamId: string,
+  pageSize = 10_000,
+): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const fromRevision = (events.at(-1)?.revision ?? -1n) + 1n;
+    const page = await eventStore.readStream(streamId, { fromRevision, maxCount: pageSize });
+    events.push(...page);
+    if (page.length < pageSize) return events;
+  }
+}
+
 /**
- * Folds `streamId` onto the events of `alsoRead` (read alongside, in parallel, and not locked:
- * only `streamId`'s revision is expected at the append).
+ * Reads a stream backwards, newest first, a page at a time, until `stop` accepts an event (which
+ * is returned) or the stream's start. `head` is the newest event, as of the first page: what an
+ * append decided on this scan expects (its revision).
+ */
+export async function scanBackwards(
+  eventStore: Pick<EventStore, 'readStream'>,
+  streamId: string,
+  stop: (event: RecordedEvent) => boolean,
+  pageSize = 100,
+): Promise<{ head: RecordedEvent | undefined; stoppedAt: RecordedEvent | undefined }> {
+  let head: RecordedEvent | undefined;
+  let fromRevision: bigint | undefined;
+  for (;;) {
+    const page = await eventStore.readStream(streamId, {
+      direction: 'backwards',
+      maxCount: pageSize,
+      ...(fromRevision !== undefined ? { fromRevision } : {}),
+    });
+    head ??= page[0];
+    for (const event of page) if (stop(event)) return { head, stoppedAt: event };
+    const oldest = page.at(-1);
+    if (page.length < pageSize || oldest === undefined || oldest.revision === 0n)
+      return { head, stoppedAt: undefined };
+    fromRevision = oldest.revision - 1n;
+  }
+}
+
+/**
+ * Folds `streamId` (read whole) onto the ends of the user streams of `alsoReadUsers` (read
+ * alongside, in parallel, and not locked: only `streamId`'s revision is expected at the append).
+ * A user stream's ends say whether the user exists and is active (see readUserStreamEnds), however
+ * many tweets it holds.
  */
 export async function readStreamState<S, E extends DomainEvent>(
   eventStore: EventStore,
   streamId: string,
   fold: Fold<S, E>,
-  alsoRead: readonly string[] = [],
+  alsoReadUsers: readonly string[] = [],
 ): Promise<StreamState<S>> {
-  const [recorded, ...others] = await Promise.all(
-    [streamId, ...alsoRead].map((id) => eventStore.readStream(id)),
-  );
+  const [recorded, ...others] = await Promise.all([
+    readWholeStream(eventStore, streamId),
+    ...alsoReadUsers.map((userId) => readUserStreamEnds(eventStore, userId)),
+  ]);
   return {
-    state: foldEvents([...others.flat(), ...recorded!], fold),
-    expectedRevision: recorded!.at(-1)?.revision ?? 'no_stream',
+    state: foldEvents([...others.flat(), ...recorded], fold),
+    expectedRevision: recorded.at(-1)?.revision ?? 'no_stream',
   };
 }
 
@@ -59,9 +107,13 @@ export interface CommandHandling<S, E extends DomainEvent, F extends DomainEvent
   name: string;
   /** The stream the decided events are appended to, at the revision read. */
   streamId: string;
-  /** How to read the state: `streamId` folded (on `alsoRead`), or a read of its own (`read`). */
+  /**
+   * How to read the state: `streamId` folded (on the users of `alsoReadUsers`), or a read of its
+   * own (`read`).
+   */
   source:
-    { fold: Fold<S, F>; alsoRead?: readonly string[] } | { read: () => Promise<StreamState<S>> };
+    | { fold: Fold<S, F>; alsoReadUsers?: readonly string[] }
+    | { read: () => Promise<StreamState<S>> };
   /** The decider: the events to append, none for a no-op; throws a DomainError to refuse. */
   decide: (state: S) => E[];
   metadata: EventMetadata;
@@ -73,6 +125,12 @@ export interface CommandHandling<S, E extends DomainEvent, F extends DomainEvent
    * is read and decided again without counting a conflict or a retry.
    */
   presumeNew?: S;
+  /**
+   * Like presumeNew, for a state known from earlier (a cached one) at the revision it was known
+   * at: the first attempt decides on it without reading, and if the stream moved on since, the
+   * append says so and the state is read and decided again, again without counting a conflict.
+   */
+  presumed?: StreamState<S>;
 }
 
 export interface Decided<S, E> {
@@ -81,7 +139,20 @@ export interface Decided<S, E> {
   events: E[];
   /** Position of the append, or null when the decision was to append nothing. */
   position: Position | null;
+  /** The stream's revision after the append, or null when nothing was appended. */
+  nextRevision: bigint | null;
 }
+
+/**
+ * The retry budget of a command on the acting user's own stream (a post, the user's deletion):
+ * four times the usual. Its only contenders are that user's own requests (through other instances)
+ * and a retry rereads little, so it tries on rather than answer 409 to a user posting from two
+ * devices at once.
+ */
+export const onOwnStream = <C extends Pick<CommandContext, 'maxConflictRetries'>>(ctx: C): C => ({
+  ...ctx,
+  maxConflictRetries: ctx.maxConflictRetries * 4,
+});
 
 /**
  * The one path of every command: read → decide → append at the revision that was read, re-run
@@ -97,25 +168,28 @@ export async function handleCommand<S, E extends DomainEvent, F extends DomainEv
   const read = () =>
     'read' in source
       ? source.read()
-      : readStreamState(eventStore, command.streamId, source.fold, source.alsoRead);
-  let presumed = command.presumeNew === undefined ? null : newStream(command.presumeNew);
+      : readStreamState(eventStore, command.streamId, source.fold, source.alsoReadUsers);
+  let presumed =
+    command.presumed ?? (command.presumeNew === undefined ? null : newStream(command.presumeNew));
   for (let retry = 0; ;) {
     const { state, expectedRevision } = presumed ?? (await read());
     const events = command.decide(state);
     try {
-      if (events.length === 0) return { state, events, position: null };
-      const { position } = await eventStore.append(
+      if (events.length === 0) return { state, events, position: null, nextRevision: null };
+      const { position, nextRevision } = await eventStore.append(
         command.streamId,
         toNewEvents(events, command.metadata, command.eventId),
         { expectedRevision },
       );
-      return { state, events, position };
+      return { state, events, position, nextRevision };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       if (presumed !== null) {
         presumed = null;
         continue;
       }
+      if (process.env.DEBUG_CONFLICTS)
+        console.log('conflict', command.name, retry, String(error.expected), String(error.actual));
       metrics.appendConflicts.inc({
         command: command.name,
         stream: streamCategory(error.streamId),
@@ -126,6 +200,9 @@ export async function handleCommand<S, E extends DomainEvent, F extends DomainEv
       }
       retry++;
       metrics.appendRetries.inc({ command: command.name });
+      // Jittered, growing pauses (up to 1, 2, 4, … ms): contenders that keep landing in the same
+      // instant (a user's posts and that user's deletion) stop colliding.
+      await sleep(Math.random() * 2 ** retry);
     }
   }
 }

@@ -82,16 +82,23 @@ describe('optimistic concurrency', () => {
       wrapEventStore: interfering(Number.POSITIVE_INFINITY),
     });
     try {
-      const response = await apiClient(hopeless.baseUrl)('DELETE', `/users/${user.id}`, {
+      const response = await apiClient(hopeless.baseUrl)('PATCH', `/users/${user.id}`, {
         token: user.token,
+        body: { bio: 'never' },
       });
       expect(response.status).toBe(409);
       expect(response.body.type).toBe('/problems/conflict');
       expect(await metric(hopeless.baseUrl, 'command_append_conflicts_total{')).toBe(3);
+      // Commands on the actor's own stream (a post, the user's deletion) try four times as long.
+      const deletion = await apiClient(hopeless.baseUrl)('DELETE', `/users/${user.id}`, {
+        token: user.token,
+      });
+      expect(deletion.status).toBe(409);
+      expect(await metric(hopeless.baseUrl, 'command_append_conflicts_total{')).toBe(3 + 9);
     } finally {
       await hopeless.close();
     }
-    // Nothing was deleted.
+    // Nothing was changed or deleted.
     expect(
       (await call('PATCH', `/users/${user.id}`, { token: user.token, body: { bio: 'alive' } }))
         .status,

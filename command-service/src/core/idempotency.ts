@@ -4,6 +4,7 @@ import {
   WrongExpectedRevisionError,
   type EventMetadata,
   type EventStore,
+  type Position,
 } from '@tweeter/shared';
 import type { Request } from 'express';
 import { v5 as uuidv5 } from 'uuid';
@@ -106,6 +107,8 @@ export function idempotencyScope(
 
 export interface IdempotencyClaim<P> {
   plan: P;
+  /** Where the key's record is in the log: whatever the plan appends comes after it. */
+  recordedAt: Position;
   /** Derives an event id from the key, so a redone append is recognised as already stored. */
   eventId: (name: string) => string;
 }
@@ -122,7 +125,7 @@ export async function findIdempotencyClaim<P extends Record<string, string>>(
   const recorded = await readRecord(eventStore, scope.streamId);
   if (recorded === null) return null;
   if (recorded.requestHash !== use.requestHash) throw new IdempotencyKeyReused();
-  return { plan: recorded.plan as P, eventId: scope.eventId };
+  return { plan: recorded.plan as P, recordedAt: recorded.position, eventId: scope.eventId };
 }
 
 /**
@@ -150,19 +153,23 @@ export async function claimIdempotencyKey<P extends Record<string, string>>(
   try {
     // The record's own id is random on purpose: a derived one would make the store treat a
     // second, different request as a harmless duplicate instead of a conflict.
-    await eventStore.append(streamId, [{ id: recordId, ...record, metadata }], {
-      expectedRevision: 'no_stream',
-    });
-    return { plan: request.plan, eventId };
+    const { position } = await eventStore.append(
+      streamId,
+      [{ id: recordId, ...record, metadata }],
+      { expectedRevision: 'no_stream' },
+    );
+    return { plan: request.plan, recordedAt: position, eventId };
   } catch (error) {
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
   }
   const recorded = await readRecord(eventStore, streamId);
   if (recorded?.requestHash !== request.requestHash) throw new IdempotencyKeyReused();
-  return { plan: recorded.plan as P, eventId };
+  return { plan: recorded.plan as P, recordedAt: recorded.position, eventId };
 }
 
 async function readRecord(eventStore: EventStore, streamId: string) {
   const [first] = await eventStore.readStream(streamId, { maxCount: 1 });
-  return first === undefined ? null : recordSchema.parse(first.data);
+  return first === undefined
+    ? null
+    : { ...recordSchema.parse(first.data), position: first.position };
 }

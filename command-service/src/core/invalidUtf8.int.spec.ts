@@ -96,7 +96,8 @@ describe('valid UTF-8', () => {
       });
       expect(answer.status, text).toBe(202);
       const stored = (await allEvents(fixture.service.eventStore)).find(
-        (e) => (e.data as { tweetId?: unknown }).tweetId === answer.body.id,
+        (e) =>
+          e.type === 'TweetPosted' && (e.data as { tweetId?: unknown }).tweetId === answer.body.id,
       );
       // The service stores text NFC-normalised; nothing else about it changes.
       expect((stored?.data as { text?: unknown } | undefined)?.text).toBe(text.normalize('NFC'));

@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto';
 import {
   hashToken,
   issueToken,
+  readUserStreamEnds,
   userStreamId,
   type EventMetadata,
   type Position,
 } from '@tweeter/shared';
-import { handleCommand, readStreamState, type StreamState } from '../core/commandHandling.ts';
+import {
+  foldEvents,
+  handleCommand,
+  readStreamState,
+  type StreamState,
+} from '../core/commandHandling.ts';
 import type { CommandContext } from '../core/context.ts';
 import { eventMetadata } from '../core/events.ts';
 import {
@@ -189,7 +195,7 @@ async function reserveUsername(
     );
     const owner =
       reservation.status === 'reserved' && reservation.userId !== plan.userId
-        ? (await readStreamState(ctx.eventStore, userStreamId(reservation.userId), userFold)).state
+        ? foldEvents(await readUserStreamEnds(ctx.eventStore, reservation.userId), userFold)
         : initialUserState;
     return { state: { reservation, owner }, expectedRevision };
   };

@@ -1,11 +1,23 @@
-import type { Position } from '@tweeter/shared';
+import { userStreamId, type Position } from '@tweeter/shared';
 import type { Actor } from '../core/authentication.ts';
 import { handleCommand } from '../core/commandHandling.ts';
 import type { CommandContext } from '../core/context.ts';
 import { eventMetadata } from '../core/events.ts';
 import { tweetStreamId } from '../core/streams.ts';
-import { decideTweet, tweetFoldFor } from '../domain/tweets/tweet.ts';
+import {
+  readTweetInAuthorStream,
+  readTweetRecord,
+  timeOfId,
+  type ScanFloor,
+} from '../core/tweetStreams.ts';
+import { NotFound } from '../domain/errors.ts';
+import { decideTweet, tweetFoldOf } from '../domain/tweets/tweet.ts';
 
+/**
+ * Appends TweetDeleted where the tweet lives (core/tweetStreams.ts): to the author's stream,
+ * expecting the revision its scan read (so never after the author's UserDeleted), or for an older
+ * tweet to the tweet's own stream.
+ */
 export async function deleteTweet(
   ctx: CommandContext,
   actor: Actor,
@@ -13,12 +25,40 @@ export async function deleteTweet(
   request: { requestId: string },
 ): Promise<{ position: Position | null }> {
   const actorId = actor.user.id;
+  const command = { type: 'DeleteTweet' as const, data: { tweetId, actorId } };
+  const metadata = eventMetadata({ ...request, actorId, now: ctx.clock() });
+  const record = await readTweetRecord(ctx.eventStore, tweetId);
+  if (record.layout === 'own-stream') {
+    const { position } = await handleCommand(ctx, {
+      name: 'delete-tweet',
+      streamId: tweetStreamId(tweetId),
+      source: { fold: tweetFoldOf(tweetId, 'active') },
+      decide: (state) => decideTweet(command, state),
+      metadata,
+    });
+    return { position };
+  }
+  if (record.layout === 'author-stream' && record.authorId !== actorId) {
+    // Someone else's tweet is refused without reading its author's stream.
+    const authorId = record.authorId;
+    decideTweet(command, { tweetId, tweet: { status: 'posted', authorId }, actor: 'active' });
+  }
+  // The actor's own tweet (or one whose author record a crash cut off): its stream, newest first,
+  // down to the tweet, or without a record down to the time in the tweet's id.
+  let floor: ScanFloor = {};
+  if (record.layout === 'none') {
+    const madeAt = timeOfId(tweetId);
+    if (madeAt === null) throw new NotFound(`Tweet ${tweetId} does not exist`);
+    floor = { recordedAt: madeAt };
+  }
   const { position } = await handleCommand(ctx, {
     name: 'delete-tweet',
-    streamId: tweetStreamId(tweetId),
-    source: { fold: tweetFoldFor(actor.user) },
-    decide: (state) => decideTweet({ type: 'DeleteTweet', data: { tweetId, actorId } }, state),
-    metadata: eventMetadata({ ...request, actorId, now: ctx.clock() }),
+    streamId: userStreamId(actorId),
+    source: {
+      read: () => readTweetInAuthorStream(ctx.eventStore, { tweetId, authorId: actorId }, floor),
+    },
+    decide: (state) => decideTweet(command, state),
+    metadata,
   });
   return { position };
 }

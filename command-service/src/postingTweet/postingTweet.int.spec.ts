@@ -24,9 +24,17 @@ describe('POST /tweets', () => {
     expect(response.body).toEqual({ id, authorId: alice.id, text: 'Hello, world', createdAt });
     expect(response.headers.get('location')).toBe(`/tweets/${id}`);
     const position = response.headers.get('x-event-position');
-    const [posted] = await fixture.service.eventStore.readStream(`tweet-${id}`);
-    expect(posted).toMatchObject({ type: 'TweetPosted', position });
+    // The tweet is in its author's stream, right after the user; then its own stream names the
+    // author.
+    const [, posted] = await fixture.service.eventStore.readStream(`user-${alice.id}`);
+    expect(posted).toMatchObject({ type: 'TweetPosted', position, data: { tweetId: id } });
     expect(posted?.metadata).toMatchObject({ actorId: alice.id, schemaVersion: 1 });
+    const [record] = await fixture.service.eventStore.readStream(`tweet-${id}`);
+    expect(record).toMatchObject({
+      type: 'TweetAuthorRecorded',
+      data: { tweetId: id, authorId: alice.id },
+    });
+    expect(position! < record!.position).toBe(true);
   });
 
   it('counts 1–280 code points after NFC, and refuses blank, control and lone-surrogate text', async () => {

@@ -34,7 +34,7 @@ export const acceptedTweetSchema = z
   .meta({ id: 'AcceptedTweet' });
 
 export function registerPostingTweet(router: Router, ctx: CommandContext, api: OpenAPIRegistry) {
-  router.post('/tweets', ...ctx.authenticatedWrite, async (req, res) => {
+  router.post('/tweets', ...ctx.authenticatedPost, async (req, res) => {
     const idempotencyKey = idempotencyKeyOf(req);
     const input = parseOr400(postTweetBody, req.body, 'body');
     const posted = await postTweet(ctx, actorOf(res), input, {

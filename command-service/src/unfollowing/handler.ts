@@ -1,4 +1,4 @@
-import { userStreamId, type Position } from '@tweeter/shared';
+import type { Position } from '@tweeter/shared';
 import { handleCommand } from '../core/commandHandling.ts';
 import type { CommandContext } from '../core/context.ts';
 import { eventMetadata } from '../core/events.ts';
@@ -14,7 +14,7 @@ export async function unfollowUser(
   const { position } = await handleCommand(ctx, {
     name: 'unfollow',
     streamId: followStreamId(edge.followerId, edge.followeeId),
-    source: { fold: followFold, alsoRead: [userStreamId(edge.followeeId)] },
+    source: { fold: followFold, alsoReadUsers: [edge.followeeId] },
     decide: (state) => decideFollow({ type: 'Unfollow', data: edge }, state),
     metadata: eventMetadata({ ...request, actorId: edge.actorId, now: ctx.clock() }),
   });

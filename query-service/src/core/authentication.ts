@@ -2,7 +2,7 @@ import {
   authenticateBearer,
   bearerCredentials,
   forbidden,
-  userStreamId,
+  readUserStreamEnds,
   type EventStore,
   type RecordedEvent,
 } from '@tweeter/shared';
@@ -29,7 +29,7 @@ export class TokenVerifier {
 
   constructor(private readonly eventStore: EventStore) {}
 
-  /** The user's stream as it is now: a read that starts no earlier than this call. */
+  /** The ends of the user's stream as it is now: a read that starts no earlier than this call. */
   readUserStream(userId: string): Promise<readonly RecordedEvent[]> {
     return new Promise((resolve, reject) => {
       let slot = this.slots.get(userId);
@@ -46,8 +46,7 @@ export class TokenVerifier {
     slot.running = true;
     const batch = slot.queued;
     slot.queued = [];
-    this.eventStore
-      .readStream(userStreamId(userId))
+    readUserStreamEnds(this.eventStore, userId)
       .then(
         (events) => {
           for (const waiter of batch) waiter.resolve(events);

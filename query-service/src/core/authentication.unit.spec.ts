@@ -1,19 +1,28 @@
-import { tokenGrantOf, type EventStore, type RecordedEvent } from '@tweeter/shared';
+import {
+  tokenGrantOf,
+  type EventStore,
+  type ReadStreamOptions,
+  type RecordedEvent,
+} from '@tweeter/shared';
 import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from './authentication.ts';
 
 /**
  * A user stream whose reads see the stream as it was when they began, and end when the test says
- * so: it controls what overlaps what.
+ * so: it controls what overlaps what. A check reads the stream's first event (which never changes,
+ * answered at once) and its last: `reads` are those reads of the last event.
  */
 function controlledStore() {
   const stream: { type: string; data: unknown }[] = [];
   const reads: { finish: () => void }[] = [];
+  const recorded = () =>
+    stream.map((event, i) => ({ ...event, revision: BigInt(i) })) as unknown as RecordedEvent[];
   const store = {
-    readStream: () =>
+    readStream: (_streamId: string, options?: ReadStreamOptions) =>
       new Promise<RecordedEvent[]>((resolve) => {
-        const seen = [...stream] as unknown as RecordedEvent[];
-        reads.push({ finish: () => resolve(seen) });
+        const seen = recorded();
+        if (options?.direction !== 'backwards') resolve(seen.slice(0, 1));
+        else reads.push({ finish: () => resolve(seen.slice(-1)) });
       }),
   } as unknown as EventStore;
   return { store, stream, reads };

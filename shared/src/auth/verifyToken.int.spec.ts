@@ -52,12 +52,19 @@ describe('verifyUserToken', () => {
     expect(await verifyUserToken(store, issueToken(randomUUID()))).toBeNull();
     expect(await verifyUserToken(store, 'garbage')).toBeNull();
 
+    // The user's tweets live in the same stream: the rule reads its ends, not every tweet.
+    const tweets = Array.from({ length: 3 }, () => {
+      const tweetId = randomUUID();
+      const data = { tweetId, authorId: userId, text: 'hi', createdAt: metadata.occurredAt };
+      return { id: randomUUID(), type: 'TweetPosted', data, metadata };
+    });
+    await store.append(userStreamId(userId), tweets, { expectedRevision: 0n });
+    expect(await verifyUserToken(store, token)).toEqual({ id: userId, username: 'ada' });
+
     await store.append(
       userStreamId(userId),
       [{ id: randomUUID(), type: 'UserDeleted', data: { userId }, metadata }],
-      {
-        expectedRevision: 0n,
-      },
+      { expectedRevision: 3n },
     );
     expect(await verifyUserToken(store, token)).toBeNull();
   });

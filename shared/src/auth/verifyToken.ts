@@ -53,7 +53,32 @@ export function tokenGrantOf(
   return grant;
 }
 
-/** Reads the events of `userStreamId(userId)`: the store itself, or a caller's coalescing reader. */
+/**
+ * What the rule needs of a user's stream: its first event and its last (one event when it holds
+ * one, none when it does not exist), so two one-event reads however many tweets the stream holds.
+ * That is enough because nothing is ever appended to a user's stream after its UserDeleted: every
+ * append to it expects the revision it was decided on, and a deleted user decides nothing. So the
+ * first event says which token was granted (UserCreated) and the last whether it was revoked.
+ */
+export async function readUserStreamEnds(
+  eventStore: Pick<EventStore, 'readStream'>,
+  userId: string,
+): Promise<RecordedEvent[]> {
+  const streamId = userStreamId(userId);
+  const [first, last] = await Promise.all([
+    eventStore.readStream(streamId, { maxCount: 1 }),
+    eventStore.readStream(streamId, { direction: 'backwards', maxCount: 1 }),
+  ]);
+  const [head] = first;
+  const [tail] = last;
+  if (head === undefined || tail === undefined) return [];
+  return head.revision === tail.revision ? [tail] : [head, tail];
+}
+
+/**
+ * Reads what the rule needs of `userStreamId(userId)` (at least its first and last events, see
+ * readUserStreamEnds): the store itself, or a caller's coalescing reader.
+ */
 export type UserStreamReader<E extends UserStreamEvent> = (userId: string) => Promise<readonly E[]>;
 
 /** A token that passed, with the events of the user's stream it was checked against. */
@@ -79,11 +104,11 @@ export async function verifyToken<E extends UserStreamEvent>(
   return { user: { id: grant.id, username: grant.username }, events };
 }
 
-/** Reads a user's stream straight from the store. */
+/** Reads the ends of a user's stream straight from the store. */
 export const storeReader =
-  (eventStore: EventStore): UserStreamReader<RecordedEvent> =>
+  (eventStore: Pick<EventStore, 'readStream'>): UserStreamReader<RecordedEvent> =>
   (userId) =>
-    eventStore.readStream(userStreamId(userId));
+    readUserStreamEnds(eventStore, userId);
 
 /** The rule against the event store itself: the user a token belongs to now, or null. */
 export async function verifyUserToken(

@@ -109,6 +109,15 @@ export function eventStoreContract(
       expect(events[2]!.position).toBe(second.position);
       expect(await store.readStream(s, { fromRevision: 2n })).toHaveLength(1);
       expect(await store.readStream(stream('missing'))).toEqual([]);
+      const newest = await store.readStream(s, { direction: 'backwards', maxCount: 2 });
+      expect(newest.map((e) => [e.type, e.revision])).toEqual([
+        ['C', 2n],
+        ['B', 1n],
+      ]);
+      expect(newest[0]!.position).toBe(second.position);
+      const below = await store.readStream(s, { direction: 'backwards', fromRevision: 1n });
+      expect(below.map((e) => e.revision)).toEqual([1n, 0n]);
+      expect(await store.readStream(stream('missing'), { direction: 'backwards' })).toEqual([]);
     });
 
     it.each<[string, ExpectedRevision, 'exists' | 'missing', bigint | 'no_stream']>([

@@ -79,6 +79,14 @@ export interface AppendResult {
   position: Position;
 }
 
+export interface ReadStreamOptions {
+  /** Forwards: the first revision read (default 0). Backwards: the newest (default: the last). */
+  fromRevision?: bigint;
+  /** At most this many events (default 10,000). */
+  maxCount?: number;
+  direction?: 'forwards' | 'backwards';
+}
+
 export interface ReadAllOptions {
   /** Read events strictly after this position; null or absent: from the start. */
   after?: Position | null;
@@ -107,13 +115,13 @@ export interface EventStore {
     options: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult>;
   /**
-   * The events of one stream in revision order; [] when it does not exist; StreamDeletedError
-   * when it was deleted for good.
+   * Up to `maxCount` (default 10,000) events of one stream; [] when it does not exist;
+   * StreamDeletedError when it was deleted for good. Forwards (the default): in revision order from
+   * `fromRevision` (default 0). Backwards: newest first, from `fromRevision` (default: the last
+   * event) down, for a caller that needs only a stream's newest events (a token check, a scan for a
+   * recent event).
    */
-  readStream(
-    streamId: string,
-    options?: { fromRevision?: bigint; maxCount?: number },
-  ): Promise<RecordedEvent[]>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /**
    * One batch of the global log in position order: exactly `maxCount` events unless the end of the
    * log comes first, so a shorter batch means "at the head" (system events of EventStoreDB are

@@ -1,40 +1,54 @@
 import { assertNever, eventDataSchemas, type EventOfType } from '@tweeter/shared';
+import { z } from 'zod';
 import type { EventSchemas } from '../../core/events.ts';
 import { Conflict, Forbidden, NotFound, Unauthenticated } from '../errors.ts';
-import {
-  evolveUser,
-  initialUserState,
-  isUserEvent,
-  type User,
-  type UserEvent,
-  type UserState,
-} from '../users/user.ts';
+import { isUserEvent, userEventSchemas, type UserEvent, type UserState } from '../users/user.ts';
 
 export type TweetEvent = EventOfType<'TweetPosted'> | EventOfType<'TweetDeleted'>;
+
+/**
+ * Internal: the one event of a new tweet's own stream (`tweet-<id>`), appended before the tweet
+ * itself goes to its author's stream. It is how a tweet id leads to its author: to answer 403 to
+ * someone else's delete, and to bound the author's stream that a delete or a repeated post scans
+ * (the tweet comes after it). Tweets posted before tweets moved into their authors' streams have
+ * their TweetPosted and TweetDeleted in the tweet's own stream instead. Not part of the public
+ * catalogue; projections skip it.
+ */
+export type TweetAuthorRecorded = {
+  type: 'TweetAuthorRecorded';
+  data: { tweetId: string; authorId: string };
+};
 
 export const tweetEventSchemas: EventSchemas<TweetEvent> = {
   TweetPosted: eventDataSchemas.TweetPosted,
   TweetDeleted: eventDataSchemas.TweetDeleted,
 };
 
+export const tweetAuthorRecordedSchema = z.object({ tweetId: z.uuid(), authorId: z.uuid() });
+
 export type TweetStatus =
   | { status: 'none' }
   | { status: 'posted'; authorId: string }
   | { status: 'deleted'; authorId: string };
 
-/** A tweet's own stream, plus the acting user (already read to authenticate the request). */
+/**
+ * One tweet, and the acting user's status. Folded from the author's stream (which holds the
+ * author's user events and tweets: only this tweet's count) or from a tweet's own stream (an
+ * older tweet's, with the actor as authentication read it).
+ */
 export interface TweetState {
+  tweetId: string;
   tweet: TweetStatus;
-  actor: UserState;
+  actor: UserState['status'];
 }
 
-export const initialTweetState: TweetState = {
-  tweet: { status: 'none' },
-  actor: initialUserState,
-};
-
 export function evolveTweet(state: TweetState, event: TweetEvent | UserEvent): TweetState {
-  if (isUserEvent(event)) return { ...state, actor: evolveUser(state.actor, event) };
+  if (isUserEvent(event)) {
+    const actor =
+      event.type === 'UserCreated' ? 'active' : event.type === 'UserDeleted' ? 'deleted' : null;
+    return actor === null ? state : { ...state, actor };
+  }
+  if (event.data.tweetId !== state.tweetId) return state;
   switch (event.type) {
     case 'TweetPosted':
       return { ...state, tweet: { status: 'posted', authorId: event.data.authorId } };
@@ -45,20 +59,14 @@ export function evolveTweet(state: TweetState, event: TweetEvent | UserEvent): T
   }
 }
 
-/** How a tweet stream is folded (with no actor yet). */
-export const tweetFold = {
-  schemas: tweetEventSchemas,
-  evolve: evolveTweet,
-  initialState: initialTweetState,
-};
-
 /**
- * How a tweet stream is folded for a command of `actor`, who was read to authenticate the request:
- * the actor comes from there, not from the tweet's stream.
+ * How the events of one tweet fold, from a stream that may hold other tweets too (its author's):
+ * with the actor unknown until its UserCreated, or `actor` as authentication found it.
  */
-export const tweetFoldFor = (actor: User) => ({
-  ...tweetFold,
-  initialState: { ...initialTweetState, actor: { status: 'active', user: actor } } as TweetState,
+export const tweetFoldOf = (tweetId: string, actor: UserState['status'] = 'unknown') => ({
+  schemas: { ...userEventSchemas, ...tweetEventSchemas },
+  evolve: evolveTweet,
+  initialState: { tweetId, tweet: { status: 'none' }, actor } as TweetState,
 });
 
 export type TweetCommand =
@@ -69,7 +77,7 @@ export type TweetCommand =
   | { type: 'DeleteTweet'; data: { tweetId: string; actorId: string } };
 
 export function decideTweet(command: TweetCommand, state: TweetState): TweetEvent[] {
-  if (state.actor.status !== 'active') throw new Unauthenticated('The acting user does not exist');
+  if (state.actor !== 'active') throw new Unauthenticated('The acting user does not exist');
   switch (command.type) {
     case 'PostTweet':
       if (state.tweet.status !== 'none') throw new Conflict(`Tweet ${command.data.tweetId} exists`);

@@ -1,13 +1,14 @@
 import { describe, it } from 'vitest';
 import { deciderSpec } from '../../testing/givenWhenThen.ts';
 import type { UserEvent } from '../users/user.ts';
-import { decideTweet, tweetFold, type TweetEvent } from './tweet.ts';
+import { decideTweet, tweetFoldOf, type TweetEvent } from './tweet.ts';
 
-const spec = deciderSpec(decideTweet, tweetFold);
 const alice = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f80';
 const bob = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f81';
 const tweetId = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f99';
 const createdAt = '2026-11-24T10:15:30.123Z';
+const spec = deciderSpec(decideTweet, tweetFoldOf(tweetId));
+const otherTweetId = '01936b2a-7c3e-7d1a-9f4e-2b8c5d6e7f98';
 const userCreated = (userId: string): UserEvent => ({
   type: 'UserCreated',
   data: { userId, username: 'u', displayName: 'u', bio: '', tokenHash: 'c'.repeat(64), createdAt },
@@ -31,6 +32,15 @@ describe('posting a tweet', () => {
       .given([userCreated(alice), { type: 'UserDeleted', data: { userId: alice } }])
       .when(post)
       .thenFails('unauthorized'));
+  it("counts only its own tweet in a stream of many (its author's)", () =>
+    spec
+      .given([
+        userCreated(alice),
+        { type: 'TweetPosted', data: { ...posted.data, tweetId: otherTweetId } },
+        { type: 'TweetDeleted', data: { tweetId: otherTweetId, authorId: alice } },
+      ])
+      .when(post)
+      .then([posted]));
   it('refuses an id that is taken', () =>
     spec
       .given([userCreated(alice), posted])

@@ -28,6 +28,7 @@ import {
   type NewEvent,
   type Position,
   type ReadAllOptions,
+  type ReadStreamOptions,
   type RecordedEvent,
   type SubscribeOptions,
 } from '../port.ts';
@@ -201,15 +202,16 @@ export class EventStoreDbEventStore implements EventStore {
 
   async readStream(
     streamId: string,
-    { fromRevision = 0n, maxCount = 10_000 }: { fromRevision?: bigint; maxCount?: number } = {},
+    { fromRevision, maxCount = 10_000, direction = 'forwards' }: ReadStreamOptions = {},
   ): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
+    const backwards = direction === 'backwards';
     try {
       for await (const resolved of readThenCancel(
         this.client.readStream(streamId, {
-          fromRevision: fromRevision === 0n ? START : fromRevision,
+          fromRevision: fromRevision ?? (backwards ? END : START),
           maxCount,
-          direction: FORWARDS,
+          direction: backwards ? BACKWARDS : FORWARDS,
         }),
       )) {
         const recorded = toRecorded(resolved);

@@ -14,6 +14,7 @@ import {
   type NewEvent,
   type Position,
   type ReadAllOptions,
+  type ReadStreamOptions,
   type RecordedEvent,
   type SubscribeOptions,
 } from '../port.ts';
@@ -198,13 +199,23 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(
     streamId: string,
-    { fromRevision = 0n, maxCount = 10_000 }: { fromRevision?: bigint; maxCount?: number } = {},
+    { fromRevision, maxCount = 10_000, direction = 'forwards' }: ReadStreamOptions = {},
   ): Promise<RecordedEvent[]> {
+    if (direction === 'backwards') {
+      const { rows } = await this.pool.query<EventRow>({
+        name: 'event_store_read_stream_backwards',
+        text: `SELECT ${selectColumns} FROM event_store.events
+               WHERE stream_id = $1 AND stream_revision <= $2
+               ORDER BY events.stream_revision DESC LIMIT $3`,
+        values: [streamId, (fromRevision ?? BigInt(Number.MAX_SAFE_INTEGER)).toString(), maxCount],
+      });
+      return rows.map(toRecorded);
+    }
     const { rows } = await this.pool.query<EventRow>({
       name: 'event_store_read_stream',
       text: `SELECT ${selectColumns} FROM event_store.events
              WHERE stream_id = $1 AND stream_revision >= $2 ORDER BY events.stream_revision LIMIT $3`,
-      values: [streamId, fromRevision.toString(), maxCount],
+      values: [streamId, (fromRevision ?? 0n).toString(), maxCount],
     });
     return rows.map(toRecorded);
   }
