@@ -27,6 +27,11 @@ export interface PostgresEventStoreOptions {
   poolSize?: number;
   /** Longest a subscriber sleeps without a notification before it looks again. */
   pollIntervalMs?: number;
+  /**
+   * Append calls under way at once (default 2); appends arriving meanwhile go together in the
+   * next (group commit). 1 sends one batch at a time.
+   */
+  appendConcurrency?: number;
 }
 
 const expectedCode = (expected: ExpectedRevision): string => {
@@ -38,11 +43,32 @@ const expectedCode = (expected: ExpectedRevision): string => {
 };
 
 interface AppendRow {
-  status: 'ok' | 'duplicate' | 'wrong_expected_revision' | 'partial_duplicate';
+  status: 'ok' | 'duplicate' | 'wrong_expected_revision' | 'partial_duplicate' | 'ids_stored';
   revision: string | null;
   transaction_id: string | null;
   global_position: string | null;
 }
+
+const noRow = { revision: null, transaction_id: null, global_position: null };
+
+/** One append as the batch sends it. */
+interface PendingAppend {
+  streamId: string;
+  events: NewEvent[];
+  expectedRevision: ExpectedRevision;
+  expected: string;
+  data: string[];
+  metadata: string[];
+}
+
+interface QueuedAppend {
+  request: PendingAppend;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most appends in one call (a bound on the statement's size). */
+const maxBatch = 200;
 
 const toAppendResult = (row: AppendRow): AppendResult => ({
   nextRevision: BigInt(row.revision!),
@@ -84,12 +110,16 @@ const horizon = `transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres' as const;
   private readonly wakeups: AppendWakeups;
+  private readonly queued: QueuedAppend[] = [];
+  private appendsUnderWay = 0;
+  private readonly appendConcurrency: number;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly options: PostgresEventStoreOptions,
   ) {
     this.wakeups = new AppendWakeups(options.url, pool, options.logger);
+    this.appendConcurrency = Math.max(1, options.appendConcurrency ?? 2);
   }
 
   /** Creates the database and schema when missing, then connects. */
@@ -109,44 +139,117 @@ export class PostgresEventStore implements EventStore {
     { expectedRevision }: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError('append needs at least one event');
-    const values = [
+    const request: PendingAppend = {
       streamId,
-      expectedCode(expectedRevision),
-      events.map((e) => e.id),
-      events.map((e) => e.type),
-      events.map((e) => JSON.stringify(e.data ?? null)),
+      events,
+      expectedRevision,
+      expected: expectedCode(expectedRevision),
+      data: events.map((e) => JSON.stringify(e.data ?? null)),
       // No metadata is stored as JSON null, read back as null (as the EventStoreDB adapter does).
-      events.map((e) => JSON.stringify(e.metadata ?? null)),
-    ];
+      metadata: events.map((e) => JSON.stringify(e.metadata ?? null)),
+    };
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queued.push({ request, resolve, reject });
+      this.sendQueued();
+    });
+  }
+
+  /**
+   * Group commit: at most `appendConcurrency` calls are under way at once; appends that arrive
+   * meanwhile wait and go together in the next call (one round trip, one transaction, one WAL
+   * flush; see append_batch in migrations.ts), each answered as if it had gone alone. Alone, an
+   * append goes at once: waiting is only ever for a call already under way.
+   */
+  private sendQueued(): void {
+    while (this.appendsUnderWay < this.appendConcurrency && this.queued.length > 0) {
+      const batch = this.queued.splice(0, maxBatch);
+      this.appendsUnderWay++;
+      void this.sendBatch(batch).finally(() => {
+        this.appendsUnderWay--;
+        this.sendQueued();
+      });
+    }
+  }
+
+  private async sendBatch(batch: QueuedAppend[]): Promise<void> {
+    const answer = (queued: QueuedAppend, outcome: Promise<AppendResult>) =>
+      outcome.then(queued.resolve, queued.reject);
+    if (batch.length === 1) return answer(batch[0]!, this.appendAlone(batch[0]!.request));
+    let rows: (AppendRow & { item: number })[];
+    try {
+      const requests = batch.map((q) => q.request);
+      ({ rows } = await this.pool.query<AppendRow & { item: number }>({
+        name: 'event_store_append_batch',
+        text: `SELECT item, status, revision::text AS revision, transaction_id, global_position
+               FROM event_store.append_batch($1::text[], $2::bigint[], $3::int[], $4::uuid[],
+                                             $5::text[], $6::jsonb[], $7::jsonb[])`,
+        values: [
+          requests.map((r) => r.streamId),
+          requests.map((r) => r.expected),
+          requests.map((r) => r.events.length),
+          requests.flatMap((r) => r.events.map((e) => e.id)),
+          requests.flatMap((r) => r.events.map((e) => e.type)),
+          requests.flatMap((r) => r.data),
+          requests.flatMap((r) => r.metadata),
+        ],
+      }));
+    } catch {
+      // Nothing of the batch was stored (one transaction): each goes alone, with its own error.
+      await Promise.all(batch.map((q) => answer(q, this.appendAlone(q.request))));
+      return;
+    }
+    if (rows.some((row) => row.status === 'ok')) this.wakeups.signal();
+    await Promise.all(
+      batch.map((queued, index) => {
+        const row = rows.find((r) => r.item === index + 1);
+        const outcome =
+          row === undefined
+            ? Promise.reject(new Error('append_batch answered no row for an append'))
+            : this.resultOf(queued.request, row);
+        return answer(queued, outcome);
+      }),
+    );
+  }
+
+  private async appendAlone(request: PendingAppend): Promise<AppendResult> {
+    const { streamId, events } = request;
     let row: AppendRow;
     try {
       const { rows } = await this.pool.query<AppendRow>({
         name: 'event_store_append',
         text: `SELECT status, revision::text AS revision, transaction_id, global_position
                FROM event_store.append_events($1, $2::bigint, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])`,
-        values,
+        values: [
+          streamId,
+          request.expected,
+          events.map((e) => e.id),
+          events.map((e) => e.type),
+          request.data,
+          request.metadata,
+        ],
       });
       row = rows[0]!;
     } catch (error) {
       // Event ids stored already under another expectation or stream (P0002), or by a concurrent
       // append to another stream (unique violation): answer as the first append did.
       const e = error as { code?: string; constraint?: string };
-      if (e.code === 'P0002' || (e.code === '23505' && e.constraint === 'events_event_id_key')) {
-        const existing = await this.findAppended(streamId, events);
-        if (existing) return existing;
-        throw new DuplicateEventIdError(
-          streamId,
-          events.map((e) => e.id),
-        );
-      }
+      if (e.code === 'P0002' || (e.code === '23505' && e.constraint === 'events_event_id_key'))
+        return this.resultOf(request, { ...noRow, status: 'ids_stored' });
       throw error;
     }
+    if (row.status === 'ok') this.wakeups.signal();
+    return this.resultOf(request, row);
+  }
+
+  /** What one append's row means, as a result or the port's error. */
+  private async resultOf(request: PendingAppend, row: AppendRow): Promise<AppendResult> {
+    const { streamId, events, expectedRevision } = request;
     switch (row.status) {
       case 'ok':
-        this.wakeups.signal();
         return toAppendResult(row);
-      case 'duplicate': {
-        // The function looks ids up in every stream: make sure they are this stream's.
+      case 'duplicate':
+      case 'ids_stored': {
+        // Ids are looked up in every stream: make sure they are this stream's.
         const existing = await this.findAppended(streamId, events);
         if (existing) return existing;
         throw new DuplicateEventIdError(
