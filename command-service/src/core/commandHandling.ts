@@ -181,6 +181,7 @@ export async function handleCommand<S, E extends DomainEvent, F extends DomainEv
         toNewEvents(events, command.metadata, command.eventId),
         { expectedRevision },
       );
+      metrics.eventsAppended.inc({ command: command.name }, events.length);
       return { state, events, position, nextRevision };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;

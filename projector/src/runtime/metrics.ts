@@ -20,6 +20,9 @@ export class ProjectorMetrics {
   readonly applied: Counter<'projection'>;
   readonly errors: Counter<'projection' | 'kind'>;
   readonly state: Gauge<'projection' | 'state'>;
+  readonly partitionLagEvents: Gauge<'projection' | 'partition'>;
+  readonly partitionLagSeconds: Gauge<'projection' | 'partition'>;
+  readonly fanoutEntries: Counter<'projection'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -71,6 +74,24 @@ export class ProjectorMetrics {
       name: 'projector_state',
       help: 'The state of each projection runner (1 for the current state)',
       labelNames: ['projection', 'state'],
+      registers,
+    });
+    this.partitionLagEvents = new Gauge({
+      name: 'projector_partition_lag_events',
+      help: 'Events after the checkpoint of each fan-out partition this process holds (estimated)',
+      labelNames: ['projection', 'partition'],
+      registers,
+    });
+    this.partitionLagSeconds = new Gauge({
+      name: 'projector_partition_lag_seconds',
+      help: 'Age of the oldest event a fan-out partition this process holds has not applied yet',
+      labelNames: ['projection', 'partition'],
+      registers,
+    });
+    this.fanoutEntries = new Counter({
+      name: 'projector_fanout_entries_total',
+      help: 'Tweets written into home timelines by fan-out (one per tweet and follower home)',
+      labelNames: ['projection'],
       registers,
     });
   }

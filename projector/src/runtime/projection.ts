@@ -37,6 +37,8 @@ export interface Projection {
   startWorkers?(): void;
   /** What those workers do now (`/status`, `tweeter-admin status`). */
   workerStatus?(): WorkerStatus[];
+  /** Entries this process's steps have sent into home timelines so far (fan-out, for metrics). */
+  fanoutEntries?(): number;
   /**
    * How far the workers have carried the copy (the least of the partitions' checkpoints), when
    * they carry part of it; undefined otherwise. The copy is complete up to the lesser of this and

@@ -302,6 +302,37 @@ export class ProjectionRunner {
     }
   }
 
+  private reportedPartitions = new Set<string>();
+  private reportedEntries = 0;
+
+  /** Lag of the partitions this process holds, and the fan-out entries written since last time. */
+  private async measurePartitions(metrics: ProjectorMetrics): Promise<void> {
+    const { eventStore, projection } = this.options;
+    const entries = projection.fanoutEntries?.();
+    if (entries !== undefined && entries > this.reportedEntries) {
+      metrics.fanoutEntries.inc({ projection: this.name }, entries - this.reportedEntries);
+      this.reportedEntries = entries;
+    }
+    const held = (projection.workerStatus?.() ?? []).filter((p) => p.state === 'held');
+    const now = new Set(held.map((p) => String(p.partition)));
+    for (const partition of this.reportedPartitions)
+      if (!now.has(partition)) {
+        metrics.partitionLagEvents.remove({ projection: this.name, partition });
+        metrics.partitionLagSeconds.remove({ projection: this.name, partition });
+      }
+    this.reportedPartitions = now;
+    for (const worker of held) {
+      try {
+        const { lagEvents, lagSeconds } = await measureLag(eventStore, worker.checkpoint);
+        const labels = { projection: this.name, partition: String(worker.partition) };
+        metrics.partitionLagEvents.set(labels, lagEvents);
+        metrics.partitionLagSeconds.set(labels, lagSeconds);
+      } catch (error) {
+        this.log.debug({ err: error, partition: worker.partition }, 'could not measure lag');
+      }
+    }
+  }
+
   private setCheckpoint(position: Position | null): void {
     this.checkpoint = position;
     this.options.metrics?.setCheckpoint(this.name, this.copy, position);
@@ -314,6 +345,8 @@ export class ProjectionRunner {
   async tick(head: Position | null): Promise<void> {
     const { eventStore, projection, metrics } = this.options;
     this.head = head;
+    // Fan-out partitions are applied by whichever process holds them, runner or not.
+    if (metrics) await this.measurePartitions(metrics);
     if (this.state !== 'running' && this.state !== 'waiting') return;
     if (!this.lockHeld) return;
     try {

@@ -91,6 +91,10 @@ export class TimelinesProjection implements CopiedProjection {
     return this.writer.stats;
   }
 
+  fanoutEntries(): number {
+    return this.writer.stats.entries;
+  }
+
   /** Applies this process's share of the copy's fan-out partitions, if it has any. */
   startWorkers(): void {
     const { databaseUrl, inline } = this.options;
