@@ -2,6 +2,7 @@ import {
   authenticateBearer,
   bearerCredentials,
   forbidden,
+  FirstEvents,
   readUserStreamEnds,
   type EventStore,
   type RecordedEvent,
@@ -27,6 +28,9 @@ interface Waiter {
 export class TokenVerifier {
   private readonly slots = new Map<string, { running: boolean; queued: Waiter[] }>();
 
+  /** First events never change: a check then reads only the stream's newest event. */
+  private readonly firstEvents = new FirstEvents();
+
   constructor(private readonly eventStore: EventStore) {}
 
   /** The ends of the user's stream as it is now: a read that starts no earlier than this call. */
@@ -46,7 +50,7 @@ export class TokenVerifier {
     slot.running = true;
     const batch = slot.queued;
     slot.queued = [];
-    readUserStreamEnds(this.eventStore, userId)
+    readUserStreamEnds(this.eventStore, userId, this.firstEvents)
       .then(
         (events) => {
           for (const waiter of batch) waiter.resolve(events);

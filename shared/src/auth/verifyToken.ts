@@ -63,16 +63,46 @@ export function tokenGrantOf(
 export async function readUserStreamEnds(
   eventStore: Pick<EventStore, 'readStream'>,
   userId: string,
+  firstEvents?: FirstEvents,
 ): Promise<RecordedEvent[]> {
   const streamId = userStreamId(userId);
+  const known = firstEvents?.get(userId);
   const [first, last] = await Promise.all([
-    eventStore.readStream(streamId, { maxCount: 1 }),
+    known ? [known] : eventStore.readStream(streamId, { maxCount: 1 }),
     eventStore.readStream(streamId, { direction: 'backwards', maxCount: 1 }),
   ]);
   const [head] = first;
   const [tail] = last;
   if (head === undefined || tail === undefined) return [];
+  if (!known) firstEvents?.set(userId, head);
   return head.revision === tail.revision ? [tail] : [head, tail];
+}
+
+/**
+ * The first events of user streams, which never change once written: a checker that keeps them
+ * reads only a stream's newest event per check. Bounded: the least recently used go first.
+ */
+export class FirstEvents {
+  private readonly events = new Map<string, RecordedEvent>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  get(userId: string): RecordedEvent | undefined {
+    const event = this.events.get(userId);
+    if (event !== undefined) {
+      this.events.delete(userId);
+      this.events.set(userId, event);
+    }
+    return event;
+  }
+
+  set(userId: string, event: RecordedEvent): void {
+    this.events.set(userId, event);
+    if (this.events.size > this.capacity) {
+      const oldest = this.events.keys().next().value;
+      if (oldest !== undefined) this.events.delete(oldest);
+    }
+  }
 }
 
 /**
@@ -104,11 +134,13 @@ export async function verifyToken<E extends UserStreamEvent>(
   return { user: { id: grant.id, username: grant.username }, events };
 }
 
-/** Reads the ends of a user's stream straight from the store. */
-export const storeReader =
-  (eventStore: Pick<EventStore, 'readStream'>): UserStreamReader<RecordedEvent> =>
-  (userId) =>
-    readUserStreamEnds(eventStore, userId);
+/** Reads the ends of a user's stream from the store (the first events kept in `firstEvents`). */
+export const storeReader = (
+  eventStore: Pick<EventStore, 'readStream'>,
+  firstEvents?: FirstEvents,
+): UserStreamReader<RecordedEvent> => {
+  return (userId) => readUserStreamEnds(eventStore, userId, firstEvents);
+};
 
 /** The rule against the event store itself: the user a token belongs to now, or null. */
 export async function verifyUserToken(

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Problem } from '../http/problems.ts';
 import { hashToken, issueToken } from './tokens.ts';
+import type { ReadStreamOptions, RecordedEvent } from '../eventStore/port.ts';
 import {
   authenticateBearer,
   bearerCredentials,
+  FirstEvents,
+  readUserStreamEnds,
   tokenGrantOf,
   userStreamId,
   verifyToken,
@@ -80,5 +83,39 @@ describe('the user stream and the token rule', () => {
       401,
       'The bearer token is not valid',
     ]);
+  });
+});
+
+describe('reading the ends of a user stream', () => {
+  const recorded = (type: string, revision: bigint) =>
+    ({ type, data: {}, revision }) as unknown as RecordedEvent;
+
+  it('reads the first and the newest event, and the first only once when it is kept', async () => {
+    const stream = [recorded('UserCreated', 0n), recorded('TweetPosted', 1n)];
+    const reads: string[] = [];
+    const store = {
+      readStream: (_id: string, options?: ReadStreamOptions) => {
+        reads.push(options?.direction ?? 'forwards');
+        return Promise.resolve(
+          options?.direction === 'backwards' ? stream.slice(-1).reverse() : stream.slice(0, 1),
+        );
+      },
+    };
+    const firstEvents = new FirstEvents();
+    expect((await readUserStreamEnds(store, userId, firstEvents)).map((e) => e.type)).toEqual([
+      'UserCreated',
+      'TweetPosted',
+    ]);
+    stream.push(recorded('UserDeleted', 2n));
+    expect((await readUserStreamEnds(store, userId, firstEvents)).map((e) => e.type)).toEqual([
+      'UserCreated',
+      'UserDeleted',
+    ]);
+    expect(reads).toEqual(['forwards', 'backwards', 'backwards']);
+    // A stream of one event is that event once; no stream is nothing (and nothing is kept).
+    expect(
+      await readUserStreamEnds({ readStream: () => Promise.resolve([]) }, 'nobody', firstEvents),
+    ).toEqual([]);
+    expect(firstEvents.get('nobody')).toBeUndefined();
   });
 });
