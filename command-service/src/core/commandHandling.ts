@@ -189,8 +189,6 @@ export async function handleCommand<S, E extends DomainEvent, F extends DomainEv
         presumed = null;
         continue;
       }
-      if (process.env.DEBUG_CONFLICTS)
-        console.log('conflict', command.name, retry, String(error.expected), String(error.actual));
       metrics.appendConflicts.inc({
         command: command.name,
         stream: streamCategory(error.streamId),
@@ -201,9 +199,9 @@ export async function handleCommand<S, E extends DomainEvent, F extends DomainEv
       }
       retry++;
       metrics.appendRetries.inc({ command: command.name });
-      // Jittered, growing pauses (up to 1, 2, 4, … ms): contenders that keep landing in the same
-      // instant (a user's posts and that user's deletion) stop colliding.
-      await sleep(Math.random() * 2 ** retry);
+      // Jittered, growing pauses (up to 2, 4, 8, … ms, never more than 32): contenders that keep
+      // landing in the same instant (a user's posts and that user's deletion) stop colliding.
+      await sleep(Math.random() * Math.min(2 ** retry, 32));
     }
   }
 }

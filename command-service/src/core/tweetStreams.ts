@@ -55,7 +55,10 @@ export async function recordTweetAuthor(
 export interface ScanFloor {
   /** Events before this position (an idempotency key's record) cannot be the tweet's. */
   position?: Position;
-  /** Events recorded before this cannot be the tweet's (its id's time, with a margin). */
+  /**
+   * Events recorded before this cannot be the tweet's: its id's time, less a margin for the
+   * command service's clock and the database's (`recorded_at` is the database's).
+   */
   recordedAt?: Date;
   /** A fresh tweet id, in no stream yet: only the newest event (the revision, a deletion). */
   headOnly?: boolean;
@@ -88,9 +91,10 @@ export async function readTweetInAuthorStream(
   const pageSize = floor.headOnly === true ? 1 : 100;
   const { head } = await scanBackwards(eventStore, userStreamId(tweet.authorId), stop, pageSize);
   const folded = foldEvents(scanned.reverse(), tweetFoldOf(tweet.tweetId, 'active'));
-  // The actor signed in, so it was active; nothing follows a UserDeleted, so the newest event
-  // says whether it still is.
-  const state: TweetState = head?.type === 'UserDeleted' ? { ...folded, actor: 'deleted' } : folded;
+  // The author existed (its user stream does); nothing follows a UserDeleted, so the newest event
+  // says whether it still is active. No stream at all: no author.
+  const actor = head === undefined ? 'unknown' : head.type === 'UserDeleted' ? 'deleted' : 'active';
+  const state: TweetState = { ...folded, actor };
   return { state, expectedRevision: head?.revision ?? 'no_stream', postedAt };
 }
 

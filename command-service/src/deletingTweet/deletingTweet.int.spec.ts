@@ -29,6 +29,10 @@ describe('DELETE /tweets/{id}', () => {
     expect(response.status).toBe(403);
     expect(response.body.type).toBe('/problems/forbidden');
     expect(await eventCount()).toBe(before);
+    // Once deleted, it is 404 for everyone, as for a tweet that never was.
+    await call('DELETE', `/tweets/${String(body.id)}`, { token: alice.token });
+    const after = await call('DELETE', `/tweets/${String(body.id)}`, { token: bob.token });
+    expect(after.status).toBe(404);
   });
 
   it('finds one tweet among the author’s others, and deletes only it', async () => {

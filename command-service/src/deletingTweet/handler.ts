@@ -1,6 +1,6 @@
 import { userStreamId, type Position } from '@tweeter/shared';
 import type { Actor } from '../core/authentication.ts';
-import { handleCommand } from '../core/commandHandling.ts';
+import { handleCommand, onOwnStream } from '../core/commandHandling.ts';
 import type { CommandContext } from '../core/context.ts';
 import { eventMetadata } from '../core/events.ts';
 import { tweetStreamId } from '../core/streams.ts';
@@ -39,9 +39,17 @@ export async function deleteTweet(
     return { position };
   }
   if (record.layout === 'author-stream' && record.authorId !== actorId) {
-    // Someone else's tweet is refused without reading its author's stream.
-    const authorId = record.authorId;
-    decideTweet(command, { tweetId, tweet: { status: 'posted', authorId }, actor: 'active' });
+    // Someone else's tweet: 403 while it lives (in its author's stream), 404 once it is deleted
+    // or its author is. The decider refuses either way; nothing is appended.
+    const author = { tweetId, authorId: record.authorId };
+    const { state } = await readTweetInAuthorStream(ctx.eventStore, author);
+    const lives = state.actor === 'active' && state.tweet.status === 'posted';
+    decideTweet(command, {
+      tweetId,
+      actor: 'active',
+      tweet: lives ? state.tweet : { status: 'none' },
+    });
+    throw new Error('DeleteTweet accepted a tweet of another author');
   }
   // The actor's own tweet (or one whose author record a crash cut off): its stream, newest first,
   // down to the tweet, or without a record down to the time in the tweet's id.
@@ -51,14 +59,17 @@ export async function deleteTweet(
     if (madeAt === null) throw new NotFound(`Tweet ${tweetId} does not exist`);
     floor = { recordedAt: madeAt };
   }
-  const { position } = await handleCommand(ctx, {
-    name: 'delete-tweet',
-    streamId: userStreamId(actorId),
-    source: {
-      read: () => readTweetInAuthorStream(ctx.eventStore, { tweetId, authorId: actorId }, floor),
-    },
-    decide: (state) => decideTweet(command, state),
-    metadata,
-  });
+  // In the actor's turn, with the budget of its own stream (its posts may be moving it on).
+  const { position } = await ctx.actors.inTurn(actorId, () =>
+    handleCommand(onOwnStream(ctx), {
+      name: 'delete-tweet',
+      streamId: userStreamId(actorId),
+      source: {
+        read: () => readTweetInAuthorStream(ctx.eventStore, { tweetId, authorId: actorId }, floor),
+      },
+      decide: (state) => decideTweet(command, state),
+      metadata,
+    }),
+  );
   return { position };
 }

@@ -91,7 +91,8 @@ export async function postTweet(
             }
           : {}),
         decide: (state) =>
-          claimedAt !== null && state.tweet.status === 'posted'
+          // A repeat of a post that landed (and may have been deleted since) answers as it did.
+          claimedAt !== null && state.tweet.status !== 'none'
             ? []
             : decideTweet(
                 {

@@ -109,6 +109,25 @@ describe('Idempotency-Key on POST /tweets', () => {
     expect(posted).toHaveLength(1);
   });
 
+  it('answers a repeat as the first time after other posts, and after the tweet was deleted', async () => {
+    const alice = await signUp(call);
+    const key = uuidv7();
+    const first = await post(fixture.service.baseUrl, alice.token, key, 'keyed');
+    for (const text of ['later', 'and later'])
+      await call('POST', '/tweets', { token: alice.token, body: { text } });
+    const again = await post(fixture.service.baseUrl, alice.token, key, 'keyed');
+    expect([again.status, again.body]).toEqual([202, first.body]);
+    expect(again.headers.get('x-event-position')).toBe(first.headers.get('x-event-position'));
+    const deleted = await call('DELETE', `/tweets/${String(first.body.id)}`, {
+      token: alice.token,
+    });
+    expect(deleted.status).toBe(204);
+    const before = await eventCount();
+    const afterDeletion = await post(fixture.service.baseUrl, alice.token, key, 'keyed');
+    expect([afterDeletion.status, afterDeletion.body]).toEqual([202, first.body]);
+    expect(await eventCount()).toBe(before);
+  });
+
   it('refuses the same key with another text: 409 idempotency-key-reused', async () => {
     const alice = await signUp(call);
     const key = uuidv7();

@@ -7,11 +7,10 @@ import { isUserEvent, userEventSchemas, type UserEvent, type UserState } from '.
 export type TweetEvent = EventOfType<'TweetPosted'> | EventOfType<'TweetDeleted'>;
 
 /**
- * Internal: the one event of a new tweet's own stream (`tweet-<id>`), appended before the tweet
- * itself goes to its author's stream. It is how a tweet id leads to its author: to answer 403 to
- * someone else's delete, and to bound the author's stream that a delete or a repeated post scans
- * (the tweet comes after it). Tweets posted before tweets moved into their authors' streams have
- * their TweetPosted and TweetDeleted in the tweet's own stream instead. Not part of the public
+ * Internal: the one event of a new tweet's own stream (`tweet-<id>`), appended once the tweet
+ * itself is in its author's stream. It is how a tweet id leads to its author (whose stream a
+ * delete then reads). Tweets posted before tweets moved into their authors' streams have their
+ * TweetPosted and TweetDeleted in the tweet's own stream instead. Not part of the public
  * catalogue; projections skip it.
  */
 export type TweetAuthorRecorded = {

@@ -194,8 +194,9 @@ export class PostgresEventStore implements EventStore {
         ],
       }));
     } catch {
-      // Nothing of the batch was stored (one transaction): each goes alone, with its own error.
-      await Promise.all(batch.map((q) => answer(q, this.appendAlone(q.request))));
+      // Nothing of the batch was stored (one transaction): each goes alone, with its own error,
+      // one after another (an outage should not take the whole pool).
+      for (const q of batch) await answer(q, this.appendAlone(q.request));
       return;
     }
     if (rows.some((row) => row.status === 'ok')) this.wakeups.signal();
