@@ -35,6 +35,31 @@ describe('PATCH /users/{id}', () => {
     expect((await allEvents(fixture.service.eventStore)).length).toBe(before);
   });
 
+  it('decides on the profile as it is, with changes and tweets interleaved in the stream', async () => {
+    const user = await signUp(call);
+    const patch = (body: Record<string, string>) =>
+      call('PATCH', `/users/${user.id}`, { token: user.token, body });
+    const tweet = (text: string) => call('POST', '/tweets', { token: user.token, body: { text } });
+    await patch({ bio: 'first bio' });
+    await tweet('one');
+    await patch({ displayName: 'First' });
+    await tweet('two');
+    await tweet('three');
+    await patch({ displayName: 'Second' });
+    await tweet('four');
+    // Both fields as they are now (the bio from further back than the name): nothing to record.
+    const same = await patch({ displayName: 'Second', bio: 'first bio' });
+    expect([same.status, same.body.displayName, same.body.bio]).toEqual([
+      200,
+      'Second',
+      'first bio',
+    ]);
+    expect(same.headers.get('x-event-position')).toBeNull();
+    const changed = await patch({ bio: 'second bio' });
+    expect([changed.body.displayName, changed.body.bio]).toEqual(['Second', 'second bio']);
+    expect(changed.headers.get('x-event-position')).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   it("answers 403 for someone else's profile or account, and appends nothing", async () => {
     const user = await signUp(call);
     const other = await signUp(call);
