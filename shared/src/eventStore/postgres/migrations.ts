@@ -104,7 +104,8 @@ const down = async (db: Kysely<unknown>) => {
 /**
  * Group commit: several appends (to any streams, each with its own expectation) in one round
  * trip and one transaction, each answered as `append_events` would answer it alone. The adapter
- * sends what queued up while its earlier calls were under way (postgresEventStore.ts).
+ * sends every append through it: alone, or with what queued up while its earlier calls were
+ * under way (postgresEventStore.ts). `append_events` stays for services of earlier versions.
  *
  * Ordering: every stream's advisory lock is taken before the first write, in one order for all
  * callers (so two batches cannot deadlock), which keeps the note above true: the transaction id

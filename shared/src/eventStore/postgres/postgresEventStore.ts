@@ -51,6 +51,9 @@ interface AppendRow {
 
 const noRow = { revision: null, transaction_id: null, global_position: null };
 
+/** A row of `append_batch`: the answer to its `item`th append (from 1). */
+type BatchRow = AppendRow & { item: number };
+
 /** One append as the batch sends it. */
 interface PendingAppend {
   streamId: string;
@@ -175,31 +178,15 @@ export class PostgresEventStore implements EventStore {
     const answer = (queued: QueuedAppend, outcome: Promise<AppendResult>) =>
       outcome.then(queued.resolve, queued.reject);
     if (batch.length === 1) return answer(batch[0]!, this.appendAlone(batch[0]!.request));
-    let rows: (AppendRow & { item: number })[];
+    let rows: BatchRow[];
     try {
-      const requests = batch.map((q) => q.request);
-      ({ rows } = await this.pool.query<AppendRow & { item: number }>({
-        name: 'event_store_append_batch',
-        text: `SELECT item, status, revision::text AS revision, transaction_id, global_position
-               FROM event_store.append_batch($1::text[], $2::bigint[], $3::int[], $4::uuid[],
-                                             $5::text[], $6::jsonb[], $7::jsonb[])`,
-        values: [
-          requests.map((r) => r.streamId),
-          requests.map((r) => r.expected),
-          requests.map((r) => r.events.length),
-          requests.flatMap((r) => r.events.map((e) => e.id)),
-          requests.flatMap((r) => r.events.map((e) => e.type)),
-          requests.flatMap((r) => r.data),
-          requests.flatMap((r) => r.metadata),
-        ],
-      }));
+      rows = await this.appendBatch(batch.map((q) => q.request));
     } catch {
       // Nothing of the batch was stored (one transaction): each goes alone, with its own error,
       // one after another (an outage should not take the whole pool).
       for (const q of batch) await answer(q, this.appendAlone(q.request));
       return;
     }
-    if (rows.some((row) => row.status === 'ok')) this.wakeups.signal();
     await Promise.all(
       batch.map((queued, index) => {
         const row = rows.find((r) => r.item === index + 1);
@@ -213,33 +200,43 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async appendAlone(request: PendingAppend): Promise<AppendResult> {
-    const { streamId, events } = request;
     let row: AppendRow;
     try {
-      const { rows } = await this.pool.query<AppendRow>({
-        name: 'event_store_append',
-        text: `SELECT status, revision::text AS revision, transaction_id, global_position
-               FROM event_store.append_events($1, $2::bigint, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])`,
-        values: [
-          streamId,
-          request.expected,
-          events.map((e) => e.id),
-          events.map((e) => e.type),
-          request.data,
-          request.metadata,
-        ],
-      });
-      row = rows[0]!;
+      [row] = (await this.appendBatch([request])) as [BatchRow];
     } catch (error) {
-      // Event ids stored already under another expectation or stream (P0002), or by a concurrent
-      // append to another stream (unique violation): answer as the first append did.
+      // Event ids being stored by a concurrent append to another stream (unique violation):
+      // answer as the first append did.
       const e = error as { code?: string; constraint?: string };
-      if (e.code === 'P0002' || (e.code === '23505' && e.constraint === 'events_event_id_key'))
+      if (e.code === '23505' && e.constraint === 'events_event_id_key')
         return this.resultOf(request, { ...noRow, status: 'ids_stored' });
       throw error;
     }
-    if (row.status === 'ok') this.wakeups.signal();
     return this.resultOf(request, row);
+  }
+
+  /**
+   * One call of `event_store.append_batch` (migrations.ts): every append of `requests` in one
+   * transaction, each answered by a row of its own. (`append_events`, the one-append function of
+   * the first migration, stays for the services of earlier versions during an upgrade.)
+   */
+  private async appendBatch(requests: PendingAppend[]): Promise<BatchRow[]> {
+    const { rows } = await this.pool.query<BatchRow>({
+      name: 'event_store_append_batch',
+      text: `SELECT item, status, revision::text AS revision, transaction_id, global_position
+             FROM event_store.append_batch($1::text[], $2::bigint[], $3::int[], $4::uuid[],
+                                           $5::text[], $6::jsonb[], $7::jsonb[])`,
+      values: [
+        requests.map((r) => r.streamId),
+        requests.map((r) => r.expected),
+        requests.map((r) => r.events.length),
+        requests.flatMap((r) => r.events.map((e) => e.id)),
+        requests.flatMap((r) => r.events.map((e) => e.type)),
+        requests.flatMap((r) => r.data),
+        requests.flatMap((r) => r.metadata),
+      ],
+    });
+    if (rows.some((row) => row.status === 'ok')) this.wakeups.signal();
+    return rows;
   }
 
   /** What one append's row means, as a result or the port's error. */
