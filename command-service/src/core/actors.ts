@@ -1,12 +1,9 @@
 import {
   readUserStreamEnds,
-  tokenGrantOf,
   userStreamId,
   type EventStore,
   type RecordedEvent,
 } from '@tweeter/shared';
-import { LRUCache } from 'lru-cache';
-import { readWholeStream } from './commandHandling.ts';
 
 /** Who is acting, as the token check and the commands see it. */
 export interface ActingUser {
@@ -26,22 +23,23 @@ export type ActorState =
   | { status: 'none' };
 
 /**
- * Folds events of `userId`'s stream onto what was known: its ends (first and last event) when
- * nothing was, or the events after the known revision. Only UserCreated (the token it grants, by
- * the shared rule) and UserDeleted (its end) change who acts; every other event (profile changes,
- * tweets) only moves the revision.
+ * Folds events of a user's stream onto what was known: its ends (first and last event) when
+ * nothing was, or the events after the known revision. Only UserCreated (the token) and
+ * UserDeleted (its end) change who acts; every other event (profile changes, tweets) only moves
+ * the revision.
  */
-export function evolveActor(
-  userId: string,
-  known: ActorState,
-  events: readonly RecordedEvent[],
-): ActorState {
+export function evolveActor(known: ActorState, events: readonly RecordedEvent[]): ActorState {
   let state = known;
   for (const event of events) {
     if (state.status === 'deleted') return state;
-    const grant = event.type === 'UserCreated' ? tokenGrantOf(userId, [event]) : null;
-    if (grant !== null) {
-      const user = { id: grant.id, username: grant.username, tokenHash: grant.tokenHash };
+    const data = event.data as { userId?: unknown; username?: unknown; tokenHash?: unknown };
+    if (
+      event.type === 'UserCreated' &&
+      typeof data.userId === 'string' &&
+      typeof data.username === 'string' &&
+      typeof data.tokenHash === 'string'
+    ) {
+      const user = { id: data.userId, username: data.username, tokenHash: data.tokenHash };
       state = { status: 'active', user, revision: event.revision };
     } else if (event.type === 'UserDeleted') {
       state = { status: 'deleted' };
@@ -63,19 +61,20 @@ export function evolveActor(
  * Bounded: the least recently used users are forgotten beyond `capacity`.
  */
 export class ActorStates {
-  private readonly known: LRUCache<string, ActorState>;
+  private readonly known = new Map<string, ActorState>();
   private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly eventStore: Pick<EventStore, 'readStream'>,
-    capacity = 100_000,
-  ) {
-    this.known = new LRUCache({ max: capacity });
-  }
+    private readonly capacity = 100_000,
+  ) {}
 
   /** The state as cached (possibly behind the stream), or read when not cached. */
   async cached(userId: string): Promise<ActorState> {
-    return this.known.get(userId) ?? this.current(userId);
+    const known = this.known.get(userId);
+    if (known === undefined) return this.current(userId);
+    this.keep(userId, known);
+    return known;
   }
 
   /** The state as the stream holds it now. */
@@ -85,18 +84,21 @@ export class ActorStates {
     if (known?.status === 'deleted') {
       state = known;
     } else if (known?.status === 'active') {
-      const after = { fromRevision: known.revision + 1n };
-      state = evolveActor(
-        userId,
-        known,
-        await readWholeStream(this.eventStore, userStreamId(userId), after),
-      );
+      state = known;
+      for (let page: RecordedEvent[] = []; ;) {
+        const fromRevision = state.status === 'active' ? state.revision + 1n : 0n;
+        page = await this.eventStore.readStream(userStreamId(userId), {
+          fromRevision,
+          maxCount: 1000,
+        });
+        state = evolveActor(state, page);
+        if (page.length < 1000 || state.status !== 'active') break;
+      }
     } else {
-      const ends = await readUserStreamEnds(this.eventStore, userId);
-      state = evolveActor(userId, { status: 'none' }, ends);
+      state = evolveActor({ status: 'none' }, await readUserStreamEnds(this.eventStore, userId));
     }
     if (state.status === 'none') this.known.delete(userId);
-    else this.known.set(userId, state);
+    else this.keep(userId, state);
     return state;
   }
 
@@ -104,7 +106,7 @@ export class ActorStates {
   advance(userId: string, revision: bigint): void {
     const known = this.known.get(userId);
     if (known?.status === 'active' && known.revision < revision)
-      this.known.set(userId, { ...known, revision });
+      this.keep(userId, { ...known, revision });
   }
 
   /** After an append whose outcome is unknown (a timeout): read again next time. */
@@ -128,5 +130,14 @@ export class ActorStates {
       if (this.turns.get(userId) === settled) this.turns.delete(userId);
     });
     return mine;
+  }
+
+  private keep(userId: string, state: ActorState): void {
+    this.known.delete(userId);
+    this.known.set(userId, state);
+    if (this.known.size > this.capacity) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
   }
 }

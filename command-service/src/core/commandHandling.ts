@@ -33,19 +33,16 @@ export interface StreamState<S> {
 /** A stream that does not exist yet, as an attempt presumes it. */
 const newStream = <S>(state: S): StreamState<S> => ({ state, expectedRevision: 'no_stream' });
 
-/**
- * Every event of a stream from `fromRevision` (default: its start) in revision order, read a page
- * at a time (a user's stream holds its tweets).
- */
+/** Every event of a stream in revision order, read a page at a time (a user's holds its tweets). */
 export async function readWholeStream(
   eventStore: Pick<EventStore, 'readStream'>,
   streamId: string,
-  { fromRevision = 0n, pageSize = 10_000 }: { fromRevision?: bigint; pageSize?: number } = {},
+  pageSize = 10_000,
 ): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for (;;) {
-    const from = events.length === 0 ? fromRevision : events.at(-1)!.revision + 1n;
-    const page = await eventStore.readStream(streamId, { fromRevision: from, maxCount: pageSize });
+    const fromRevision = (events.at(-1)?.revision ?? -1n) + 1n;
+    const page = await eventStore.readStream(streamId, { fromRevision, maxCount: pageSize });
     events.push(...page);
     if (page.length < pageSize) return events;
   }
