@@ -11,6 +11,9 @@ import { ReadModelSource } from './core/readModelSource.ts';
 import { registerGettingProfile } from './gettingProfile/route.ts';
 import { registerGettingTimeline } from './gettingTimeline/route.ts';
 import { registerGettingTweet } from './gettingTweet/route.ts';
+import { registerStreamingTimeline } from './streamingTimeline/route.ts';
+import { TimelineStreams } from './streamingTimeline/timelineStreams.ts';
+import type { HomeStreamOptions } from './streamingTimeline/homeStream.ts';
 import { registerListingFollows } from './listingFollows/route.ts';
 import { registerListingTweets } from './listingTweets/route.ts';
 
@@ -19,6 +22,7 @@ export type { QueryDependencies } from './core/deps.ts';
 // The home timeline first: the hottest route is matched before the others.
 const useCases = [
   registerGettingTimeline,
+  registerStreamingTimeline,
   registerGettingProfile,
   registerListingFollows,
   registerListingTweets,
@@ -46,7 +50,11 @@ export function createQueryApp(deps: QueryDependencies): Express {
       eventStore: () => deps.eventStore.ping(),
     },
   });
-  const ctx: QueryContext & { authors: AuthorCache } = {
+  const ctx: QueryContext & {
+    authors: AuthorCache;
+    streams: TimelineStreams;
+    streaming: HomeStreamOptions;
+  } = {
     ...deps,
     source: new ReadModelSource({
       primary: deps.pool,
@@ -62,7 +70,15 @@ export function createQueryApp(deps: QueryDependencies): Express {
     metrics: createQueryMetrics(registry),
     tokens: new TokenVerifier(deps.eventStore),
     authors: new AuthorCache(deps.config.AUTHOR_CACHE_MS, deps.clock),
+    streams: new TimelineStreams(deps.redis, deps.logger),
+    streaming: {
+      heartbeatMs: deps.config.TIMELINE_STREAM_HEARTBEAT_MS ?? 15_000,
+      pollMs: deps.config.TIMELINE_STREAM_POLL_MS ?? 1000,
+      eventstoredb: deps.eventStore.kind === 'eventstoredb',
+    },
   };
+  // Open streams end when the service shuts down (their clients reconnect elsewhere).
+  app.locals.closeStreams = () => ctx.streams.close();
   installApi(app, ctx, useCases, {
     title: 'Mini Tweeter query service',
     version: '1',

@@ -42,6 +42,10 @@ export const queryEnvironmentSchema = environmentSchema.extend({
    * second) reads go to the primary until the replica has caught up again.
    */
   READ_REPLICA_MAX_LAG_MS: milliseconds(5000),
+  /** A comment on every open timeline stream this often (proxies close idle connections). */
+  TIMELINE_STREAM_HEARTBEAT_MS: milliseconds(15_000),
+  /** An open timeline stream reads its home at least this often, wake-ups or not. */
+  TIMELINE_STREAM_POLL_MS: milliseconds(1000),
 });
 
 export type QueryConfig = Readonly<z.infer<typeof queryEnvironmentSchema>>;

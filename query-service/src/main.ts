@@ -57,6 +57,7 @@ await runHttpService({
   app,
   port: config.QUERY_PORT,
   logger,
+  closing: () => (app.locals.closeStreams as () => void)(),
   stop: async () => {
     await eventStore.close();
     redis.disconnect();

@@ -77,7 +77,12 @@ export interface ProjectionDeps {
     | 'NATS_STREAM_REPLICAS'
     | 'FANOUT_MAX_FOLLOWERS'
   > &
-    Partial<Pick<Config, 'REDIS_CLUSTER_NODES' | 'TIMELINES_PARTITIONS' | 'DATABASE_URL'>>;
+    Partial<
+      Pick<
+        Config,
+        'REDIS_CLUSTER_NODES' | 'TIMELINES_PARTITIONS' | 'DATABASE_URL' | 'TIMELINE_STREAM_LENGTH'
+      >
+    >;
   /** The read model's and the checkpoints' database. */
   pool: pg.Pool;
   logger: Logger;

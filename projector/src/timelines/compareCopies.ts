@@ -6,10 +6,15 @@ import { snapshotMeta, snapshotTimelines } from '../verification/snapshots.ts';
 
 /**
  * Keys that say how far the copy's writers got, not what the log says: `meta` (checkpoint, live
- * flag, step bookkeeping), the fan-out partitions' streams and checkpoints, the member processes.
+ * flag, step bookkeeping), the fan-out partitions' streams and checkpoints, the member processes;
+ * and the home streams, the recent changes a live copy tells its open streams (a copy being built
+ * writes none).
  */
 export const isBookkeeping = (name: string): boolean =>
-  name === 'meta' || name === 'members' || /^(fanout|part):\{p\d+\}$/.test(name);
+  name === 'meta' ||
+  name === 'members' ||
+  /^(fanout|part):\{p\d+\}$/.test(name) ||
+  name.startsWith('stream:{');
 
 /**
  * `verify` of a timelines copy: the live keys at one checkpoint, compared key by key with a

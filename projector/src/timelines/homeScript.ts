@@ -1,13 +1,16 @@
-import { complementMember, type Position } from '@tweeter/shared';
+import { complementMember, streamIdOf, type Position } from '@tweeter/shared';
 import { homeScriptPrelude } from './rules/index.ts';
 import type { Entry, HomeOp } from './stepPlan.ts';
 
 /**
- * The one script that writes home timelines. KEYS: pairs (home, user hash) of homes whose keys
- * share a hash slot (on a Redis Cluster: one home per call; on one server, many); ARGV: cap, then
- * for each pair the number of its operations and three arguments per operation: the position,
- * `a` (add entries: 29-byte records, the 16-byte home member then 13 ASCII digits of the plain
- * score), `m` (a merge: the same), `r` (remove: 16-byte home members) or `d` (drop the home).
+ * The one script that writes home timelines. KEYS: triples (home, user hash, home stream) of homes
+ * whose keys share a hash slot (on a Redis Cluster: one home per call; on one server, many); ARGV:
+ * cap, the home streams' length (0: the copy is not live, streams are not written), then for each
+ * home the number of its operations and four arguments per operation: the position, `a` (add
+ * entries: 29-byte records, the 16-byte home member then 13 ASCII digits of the plain score), `m`
+ * (a merge: the same), `r` (remove: 16-byte home members) or `d` (drop the home), then the
+ * stream ids of the operation (comma-separated: one per record of `a`, each post's position; the
+ * operation's own for `r`; none for `m` and `d`).
  * Homes are written newest first (timelineKeys.ts): the score stored is the plain one negated,
  * and the boundary compares the plain score, then home members against the boundary's member
  * complemented (`bmh`).
@@ -16,27 +19,41 @@ import type { Entry, HomeOp } from './stepPlan.ts';
  * position of the last operation applied) is skipped; the rest run in order and the stamp moves
  * to the last of them. A home's operations of a step are one call, so a crash leaves each home
  * either before or after all of them, and a batch applied again skips what already landed.
+ *
+ * The home stream gets an entry per tweet that arrives (`u`, whether or not it stays above the
+ * boundary: it is in the timeline either way) and per removal (`d`), under the event's position
+ * as its id, so it follows the home's own exactly-once rule; a follow's merge brings older tweets
+ * and is not streamed. XADD is called with pcall: an id at or below the stream's last (which the
+ * stamp already rules out) is skipped, never an error that would stop the script half way.
  */
 export const homeScript = `${homeScriptPrelude}
 local cap = tonumber(ARGV[1])
-local a = 2
+local streamLength = tonumber(ARGV[2])
+local a = 3
 local applied = 0
-for p = 1, #KEYS / 2 do
-  local home, user = KEYS[2 * p - 1], KEYS[2 * p]
+local function stream(key, id, kind, members)
+  if streamLength > 0 then
+    redis.pcall('XADD', key, 'MAXLEN', '~', streamLength, id, 'k', kind, 'm', members)
+  end
+end
+for p = 1, #KEYS / 3 do
+  local home, user, feed = KEYS[3 * p - 2], KEYS[3 * p - 1], KEYS[3 * p]
   local n = tonumber(ARGV[a])
   a = a + 1
   local h = redis.call('HMGET', user, 's', 'bs', 'bm')
   local stamp, bs, bmh = h[1], h[2] and tonumber(h[2]), h[3] and flip(h[3])
   local last = nil
   for _ = 1, n do
-    local pos, kind, blob = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-    a = a + 3
+    local pos, kind, blob, ids = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+    a = a + 4
     if not stamp or earlier(stamp, pos) then
       if kind == 'a' or kind == 'm' then
         local args = {}
+        local nextId = string.gmatch(ids, '[^,]+')
         for i = 1, #blob, 29 do
           local m = string.sub(blob, i, i + 15)
           local sc = string.sub(blob, i + 16, i + 28)
+          if kind == 'a' then stream(feed, nextId(), 'u', m) end
           if keep(tonumber(sc), m, bs, bmh) then
             args[#args + 1] = '-' .. sc
             args[#args + 1] = m
@@ -51,8 +68,9 @@ for p = 1, #KEYS / 2 do
         local members = {}
         for i = 1, #blob, 16 do members[#members + 1] = string.sub(blob, i, i + 15) end
         zrem(home, members)
+        stream(feed, ids, 'd', blob)
       else
-        redis.call('DEL', home)
+        redis.call('DEL', home, feed)
         redis.call('HDEL', user, 'bs', 'bm')
         bs, bmh = nil, nil
       end
@@ -71,6 +89,14 @@ const entryRecordBytes = 29;
 /** Encodes entries as the script's records, each entry's record built once per step. */
 export class EntryRecords {
   private readonly records = new Map<Buffer, Buffer>();
+  private readonly streamIds = new Map<Position, string>();
+
+  /** The stream id of a position (a post's goes to every follower's home: computed once). */
+  streamId(position: Position): string {
+    let id = this.streamIds.get(position);
+    if (id === undefined) this.streamIds.set(position, (id = streamIdOf(position)));
+    return id;
+  }
 
   encode(entries: readonly Entry[]): Buffer {
     if (entries.length === 1) return this.record(entries[0]!);
@@ -101,13 +127,17 @@ export function homeArguments(ops: readonly HomeOp[], records: EntryRecords): (s
     args.push(op.position satisfies Position);
     switch (op.kind) {
       case 'add':
-        args.push(op.merge ? 'm' : 'a', records.encode(op.entries));
+        args.push(
+          op.merge ? 'm' : 'a',
+          records.encode(op.entries),
+          op.merge ? '' : op.positions.map((p) => records.streamId(p)).join(','),
+        );
         break;
       case 'remove':
-        args.push('r', complementMember(Buffer.concat(op.members)));
+        args.push('r', complementMember(Buffer.concat(op.members)), records.streamId(op.position));
         break;
       case 'drop':
-        args.push('d', '');
+        args.push('d', '', '');
         break;
     }
   }

@@ -18,6 +18,7 @@ export const timelines = defineProjection({
       redisPrefix: config.REDIS_PREFIX,
       version: copy,
       fanoutMaxFollowers: config.FANOUT_MAX_FOLLOWERS,
+      streamLength: config.TIMELINE_STREAM_LENGTH ?? 200,
       partitions: config.TIMELINES_PARTITIONS ?? 0,
       inline: inline ?? false,
       ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),

@@ -17,7 +17,14 @@ export interface Entry {
  * - `drop`: the home and its boundary are deleted (its owner was deleted).
  */
 export type HomeOp =
-  | { kind: 'add'; position: Position; entries: Entry[]; merge: boolean }
+  | {
+      kind: 'add';
+      position: Position;
+      entries: Entry[];
+      merge: boolean;
+      /** A push's entries each come from their own post: its position (for the home's stream). */
+      positions: Position[];
+    }
   | { kind: 'remove'; position: Position; members: Buffer[] }
   | { kind: 'drop'; position: Position };
 
@@ -126,10 +133,12 @@ export class StepPlan {
   add(home: string, position: Position, entries: Entry[], merge = false): void {
     const ops = this.opsOf(home);
     const last = ops[ops.length - 1];
+    const positions = merge ? [] : entries.map(() => position);
     if (!merge && last?.kind === 'add' && !last.merge) {
       last.entries.push(...entries);
+      last.positions.push(...positions);
       last.position = position;
-    } else ops.push({ kind: 'add', position, entries, merge });
+    } else ops.push({ kind: 'add', position, entries, merge, positions });
     this.weight += entries.length;
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   encodeTweetBody,
   homeLayout,
@@ -9,7 +10,7 @@ import {
 import { CheckpointMovedError } from '../runtime/projection.ts';
 import { EntryRecords, homeArguments, homeScript } from './homeScript.ts';
 import { encodeChunk } from './partitions/chunk.ts';
-import { settleAll, writeHomes } from './partitions/homeWrites.ts';
+import { settleAll, writeHomes, type HomeWriteOptions } from './partitions/homeWrites.ts';
 import { SharedEffects, type StepPlan } from './stepPlan.ts';
 
 /** Members per ZADD/SADD/ZREM/SREM of the shared effects. */
@@ -47,7 +48,12 @@ if (stored or '') == ARGV[1] then redis.call('HSET', KEYS[1], 'live', '1') end
 
 export type ScriptedRedis = RedisClient & {
   /** The home script for one home (a cluster: the key count is fixed, so calls route by key). */
-  timelinesHome(home: string, user: string, ...args: (string | Buffer)[]): Promise<number>;
+  timelinesHome(
+    home: string,
+    user: string,
+    stream: string,
+    ...args: (string | Buffer)[]
+  ): Promise<number>;
   /** The home script for many homes (one server), key count first. */
   timelinesHomes(numKeys: number, ...args: (string | Buffer)[]): Promise<number>;
   timelinesMeta(meta: string, ...args: string[]): Promise<1 | [string]>;
@@ -60,7 +66,7 @@ export type ScriptedRedis = RedisClient & {
  * first argument, which must then be a key.
  */
 export function defineTimelineScripts(redis: RedisClient): void {
-  redis.defineCommand('timelinesHome', { lua: homeScript, numberOfKeys: 2 });
+  redis.defineCommand('timelinesHome', { lua: homeScript, numberOfKeys: 3 });
   redis.defineCommand('timelinesHomes', { lua: homeScript });
   redis.defineCommand('timelinesMeta', { lua: metaScript, numberOfKeys: 1 });
   redis.defineCommand('timelinesLive', { lua: liveScript, numberOfKeys: 1 });
@@ -94,6 +100,8 @@ export class StepWriter {
 
   /** The copy's partition count (`meta.partitions`), known once `recover` ran. */
   private partitions = 0;
+  /** Whether the copy is live (`meta.live`): only then are the home streams written. */
+  private live = false;
 
   constructor(
     redis: RedisClient,
@@ -103,8 +111,26 @@ export class StepWriter {
     private readonly newCopyPartitions: number,
     /** Write homes here even when the copy has partitions (a replay by the admin CLI). */
     private readonly inline: boolean,
+    /** TIMELINE_STREAM_LENGTH, and the channel that wakes open streams. */
+    private readonly streams: { length: number; channel: string },
   ) {
     this.redis = redis as ScriptedRedis;
+  }
+
+  /**
+   * The copy caught up with the log: from now on its home streams are written. A copy being built
+   * (or rebuilt after a flush) streams nothing: its clients resync once it is live (a new `epoch`).
+   */
+  markLive(): void {
+    this.live = true;
+  }
+
+  private get homeWrites(): HomeWriteOptions {
+    return {
+      cap: this.cap,
+      streamLength: this.live && !this.inline ? this.streams.length : 0,
+      channel: this.streams.channel,
+    };
   }
 
   /** The copy's partition count (0: homes are written by the step itself). */
@@ -113,8 +139,11 @@ export class StepWriter {
   }
 
   async write(step: StepPlan, position: Position, from: Position | null): Promise<void> {
+    // A new copy's epoch tells its readers' open streams that it is not the copy they followed.
     const first =
-      from === null ? ['partitions', String(this.partitions), 'layout', homeLayout] : [];
+      from === null
+        ? ['partitions', String(this.partitions), 'layout', homeLayout, 'epoch', randomUUID()]
+        : [];
     await this.meta(from, ['busy', position, ...first]);
     await this.writeHomes(step, position);
     const effects = step.effects;
@@ -134,13 +163,15 @@ export class StepWriter {
    * Returns whether there was one.
    */
   async recover(): Promise<boolean> {
-    const [checkpoint, wal, walTo, partitions] = await this.redis.hmget(
+    const [checkpoint, wal, walTo, partitions, live] = await this.redis.hmget(
       this.keys.meta,
       'checkpoint',
       'wal',
       'walTo',
       'partitions',
+      'live',
     );
+    this.live = live === '1';
     // A copy keeps the partition count it was created with, until it is rebuilt.
     this.partitions = checkpoint == null ? this.newCopyPartitions : Number(partitions ?? 0);
     if (wal == null || walTo == null) return false;
@@ -178,10 +209,11 @@ export class StepWriter {
       args: homeArguments(ops, records),
     }));
     const partitions = this.partitions;
-    if (partitions === 0) return writeHomes(this.redis, k, this.cap, homes, bodies);
+    const options = this.homeWrites;
+    if (partitions === 0) return writeHomes(this.redis, k, options, homes, bodies);
     if (this.inline) {
       // Written here, and each partition's checkpoint moved past the step after its homes.
-      await writeHomes(this.redis, k, this.cap, homes, bodies);
+      await writeHomes(this.redis, k, options, homes, bodies);
       await settleAll(
         Array.from({ length: partitions }, (_, p) =>
           this.redis.hset(k.partition(p), 'checkpoint', position),
@@ -195,7 +227,16 @@ export class StepWriter {
     await settleAll([
       ...bodies,
       ...byPartition.map((list, p) =>
-        this.redis.xadd(k.fanout(p), '*', 'to', position, 'homes', encodeChunk(list)),
+        this.redis.xadd(
+          k.fanout(p),
+          '*',
+          'to',
+          position,
+          'stream',
+          String(options.streamLength),
+          'homes',
+          encodeChunk(list),
+        ),
       ),
     ]);
   }

@@ -2,6 +2,7 @@ import {
   homeLayout,
   homeTimelineCap,
   timelineKeys,
+  timelineStreamChannel,
   type DecodedEvent,
   type Logger,
   type Position,
@@ -50,6 +51,8 @@ export interface TimelinesOptions {
   inline?: boolean;
   /** The database of the partitions' locks: needed to run partition appliers (`startWorkers`). */
   databaseUrl?: string;
+  /** TIMELINE_STREAM_LENGTH: entries each home stream keeps (0: none written). */
+  streamLength?: number;
 }
 
 /**
@@ -82,6 +85,10 @@ export class TimelinesProjection implements CopiedProjection {
       this.cap,
       options.partitions ?? 0,
       options.inline ?? false,
+      {
+        length: options.streamLength ?? 200,
+        channel: timelineStreamChannel(options.redisPrefix, this.keys),
+      },
     );
     this.copyKeys = new CopyKeys(options.redis, options.redisPrefix, this.keys);
   }
@@ -201,6 +208,7 @@ export class TimelinesProjection implements CopiedProjection {
    */
   async caughtUp(position: Position | null): Promise<void> {
     await (this.connections.redis as ScriptedRedis).timelinesLive(this.keys.meta, position ?? '');
+    this.writer.markLive();
   }
 
   /** Every key of this copy, with REDIS_PREFIX (for reset, drop and comparisons). */

@@ -15,7 +15,12 @@ export interface QueryDependencies {
   /** Where bearer tokens are checked: the users' own streams. */
   eventStore: EventStore;
   config: Pick<QueryConfig, 'CONSISTENCY_WAIT_MS' | 'ACTIVE_COPY_CACHE_MS' | 'AUTHOR_CACHE_MS'> &
-    Partial<Pick<QueryConfig, 'READ_REPLICA_MAX_LAG_MS'>>;
+    Partial<
+      Pick<
+        QueryConfig,
+        'READ_REPLICA_MAX_LAG_MS' | 'TIMELINE_STREAM_HEARTBEAT_MS' | 'TIMELINE_STREAM_POLL_MS'
+      >
+    >;
   logger: Logger;
   /** The current time in epoch ms (caches and waits). */
   clock: () => number;

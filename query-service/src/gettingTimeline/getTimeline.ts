@@ -138,6 +138,20 @@ function finish(candidates: Candidate[], limit: number): TimelinePage {
   };
 }
 
+/** Tweets by id as the timeline shows them (those deleted since are left out), in that order. */
+export function resolveTweets(
+  deps: TimelineDeps,
+  copies: LiveCopies,
+  tweetIds: readonly string[],
+): Promise<Tweet[]> {
+  return resolve(
+    deps,
+    copies,
+    tweetIds.map((tweetId) => ({ tweetId, score: 0 })),
+    false,
+  );
+}
+
 /**
  * Tweets for the shown entries: tail rows as they are; head entries from their Redis bodies
  * (PostgreSQL for a body that is gone) with their authors' names from the read model. An entry

@@ -157,6 +157,12 @@ export const environmentSchema = z.object({
    * the timelines projection writes every home itself.
    */
   TIMELINES_PARTITIONS: wholeNumber(4),
+  /**
+   * Entries each home's stream keeps for the streaming API (about: Redis trims whole nodes), so a
+   * client that reconnects within that many changes of its home misses nothing; 0: no streams.
+   * 200 entries are about 6 KB per home that changed lately.
+   */
+  TIMELINE_STREAM_LENGTH: wholeNumber(200),
   CONSISTENCY_WAIT_MS: wholeNumber(2000),
 });
 

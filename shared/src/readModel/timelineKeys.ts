@@ -81,6 +81,13 @@ export interface TimelineKeys {
   partition(partition: number): string;
   /** Hash: projector process → the time (ms) its membership in the fan-out expires. */
   readonly members: string;
+  /**
+   * Stream, same slot as U's home: the recent changes of U's home timeline for live clients
+   * (the streaming API), written by the home script while the copy is live. Entry ids are the
+   * log positions of the events (`streamIdOf`); fields `k` (`u`: a tweet arrived, `d`: tweets
+   * left) and `m` (home members, 16 bytes each). Capped (about TIMELINE_STREAM_LENGTH entries).
+   */
+  stream(userId: string): string;
 }
 
 /**
@@ -114,6 +121,7 @@ export function timelineKeys(version: string = defaultTimelinesVersion): Timelin
     fanout: (p) => `${ns}fanout:{p${p}}`,
     partition: (p) => `${ns}part:{p${p}}`,
     members: `${ns}members`,
+    stream: (u) => `${ns}stream:{${u}}`,
   };
 }
 
@@ -195,4 +203,41 @@ export function decodeTimelineBoundary(
 export function compareTimelineEntries(a: TimelineBoundary, b: TimelineBoundary): number {
   if (a.score !== b.score) return b.score - a.score;
   return a.tweetId === b.tweetId ? 0 : a.tweetId < b.tweetId ? 1 : -1;
+}
+
+/**
+ * The pub/sub channel on which the projector names the homes whose streams it wrote (user ids,
+ * comma-separated): a wake-up for the query services' open streams, never their source. A channel
+ * is not a key, so REDIS_PREFIX is part of the name here.
+ */
+export function timelineStreamChannel(redisPrefix: string, keys: TimelineKeys): string {
+  return `${redisPrefix}${keys.namespace}streams`;
+}
+
+/**
+ * A log position as a Redis stream entry id: positions are two 64-bit numbers in log order, and
+ * so are stream ids (`<high>-<low>`), so a home's stream is ordered and addressed by position.
+ */
+export function streamIdOf(position: string): string {
+  const hex = position.startsWith('esdb:') ? position.slice(5) : position;
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new RangeError(`Not a position: ${position}`);
+  return `${BigInt(`0x${hex.slice(0, 16)}`)}-${BigInt(`0x${hex.slice(16)}`)}`;
+}
+
+/** The position a stream entry id stands for (`eventstoredb`: with that store's prefix). */
+export function positionOfStreamId(id: string, eventstoredb: boolean): string {
+  const m = /^(\d+)-(\d+)$/.exec(id);
+  if (!m) throw new RangeError(`Not a stream id: ${id}`);
+  const hex =
+    BigInt(m[1]!).toString(16).padStart(16, '0') + BigInt(m[2]!).toString(16).padStart(16, '0');
+  return eventstoredb ? `esdb:${hex}` : hex;
+}
+
+/** Stream ids in order (`<high>-<low>`, decimal): -1, 0 or 1. */
+export function compareStreamIds(a: string, b: string): number {
+  const [ah, al] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bh, bl] = b.split('-').map(BigInt) as [bigint, bigint];
+  if (ah !== bh) return ah < bh ? -1 : 1;
+  if (al !== bl) return al < bl ? -1 : 1;
+  return 0;
 }

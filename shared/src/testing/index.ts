@@ -6,3 +6,4 @@ export * from './fixtures.ts';
 export * from './users.ts';
 export * from './modelledApi.ts';
 export * from './serviceRequest.ts';
+export * from './eventStream.ts';

@@ -4,41 +4,81 @@ import type { ScriptedRedis } from '../stepWriter.ts';
 /** Homes per script call on one server: large enough to amortise the call, small for Lua's stack. */
 const homesPerCall = 256;
 
+/** Homes named per wake-up message of the streams' channel. */
+const idsPerMessage = 2000;
+
+/** How a step's homes are written: cap, and the home streams (while the copy is live). */
+export interface HomeWriteOptions {
+  cap: number;
+  /** Entries the home streams keep; 0: the copy is catching up, streams are not written. */
+  streamLength: number;
+  /** The channel that wakes the query services' open streams (timelineStreamChannel). */
+  channel: string;
+}
+
 /**
  * Sends home-script calls for homes with their encoded operations: one call per home on a
  * cluster (homes live in different slots; each call is routed to its home's master), bundles
  * of homes on one server. Resolves when every call has answered; rejects with the first failure
- * once none is left running.
+ * once none is left running. While streams are written, the homes are then named on the
+ * streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing).
  */
 export async function writeHomes(
   redis: ScriptedRedis,
   keys: TimelineKeys,
-  cap: number,
-  homes: Iterable<{ userId: string; args: (string | Buffer)[] }>,
+  options: HomeWriteOptions,
+  homes: readonly { userId: string; args: (string | Buffer)[] }[],
   before: Promise<unknown>[] = [],
 ): Promise<void> {
   const writes = [...before];
-  const capArg = String(cap);
+  const capArg = String(options.cap);
+  const streamArg = String(options.streamLength);
   if (redis instanceof Cluster) {
     for (const { userId, args } of homes)
-      writes.push(redis.timelinesHome(keys.home(userId), keys.user(userId), capArg, ...args));
+      writes.push(
+        redis.timelinesHome(
+          keys.home(userId),
+          keys.user(userId),
+          keys.stream(userId),
+          capArg,
+          streamArg,
+          ...args,
+        ),
+      );
   } else {
     let bundleKeys: string[] = [];
     let bundleArgs: (string | Buffer)[] = [];
     const flush = () => {
       if (bundleKeys.length === 0) return;
-      writes.push(redis.timelinesHomes(bundleKeys.length, ...bundleKeys, capArg, ...bundleArgs));
+      writes.push(
+        redis.timelinesHomes(bundleKeys.length, ...bundleKeys, capArg, streamArg, ...bundleArgs),
+      );
       bundleKeys = [];
       bundleArgs = [];
     };
     for (const { userId, args } of homes) {
-      bundleKeys.push(keys.home(userId), keys.user(userId));
+      bundleKeys.push(keys.home(userId), keys.user(userId), keys.stream(userId));
       for (const arg of args) bundleArgs.push(arg);
-      if (bundleKeys.length >= 2 * homesPerCall) flush();
+      if (bundleKeys.length >= 3 * homesPerCall) flush();
     }
     flush();
   }
   await settleAll(writes);
+  if (options.streamLength > 0 && homes.length > 0) {
+    const wakes: Promise<unknown>[] = [];
+    for (let i = 0; i < homes.length; i += idsPerMessage)
+      wakes.push(
+        redis.publish(
+          options.channel,
+          homes
+            .slice(i, i + idsPerMessage)
+            .map((h) => h.userId)
+            .join(','),
+        ),
+      );
+    // A wake-up that fails is caught up by the streams' polls.
+    await Promise.allSettled(wakes);
+  }
 }
 
 /** Waits for every write, then throws the first failure (none is left running behind). */

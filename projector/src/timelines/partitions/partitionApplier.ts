@@ -4,6 +4,7 @@ import {
   type Position,
   type RedisClient,
   type RedisServers,
+  timelineStreamChannel,
   type TimelineKeys,
 } from '@tweeter/shared';
 import { AdvisoryLock, sleep } from '../../runtime/advisoryLock.ts';
@@ -166,7 +167,12 @@ export class PartitionApplier {
           await writeHomes(
             this.writer,
             keys,
-            this.options.cap,
+            {
+              cap: this.options.cap,
+              // The planner decided whether the step streams (chunks of older versions: no).
+              streamLength: Number(chunk.get('stream')?.toString() ?? 0),
+              channel: timelineStreamChannel(this.options.redisPrefix, keys),
+            },
             decodeChunk(chunk.get('homes') ?? Buffer.alloc(0)),
           );
           const moved = await this.writer.timelinesAdvance(
