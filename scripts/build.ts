@@ -11,6 +11,7 @@ const workspaces = [
   'projector',
   'query-service',
   'webhook-dispatcher',
+  'web',
 ];
 
 /** Entry points, relative to the repository root, and the file each compiles to. */
@@ -20,6 +21,7 @@ export const entries: Record<string, string> = {
   'projector/dist/main': 'projector/src/main.ts',
   'projector/dist/admin': 'projector/src/admin/cli.ts',
   'webhook-dispatcher/dist/main': 'webhook-dispatcher/src/main.ts',
+  'web/dist-server/main': 'web/server/main.ts',
 };
 
 const thirdParty = new Set<string>();
@@ -51,3 +53,9 @@ const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.
 for (const [file, output] of outputs)
   console.log(`  ${file}  ${(output.bytes / 1024).toFixed(0)} KiB`);
 console.log(`built ${outputs.length} entries in ${Math.round(performance.now() - started)} ms`);
+
+// The web client: Vite bundles it into web/dist, which web/dist-server/main.js serves.
+const client = performance.now();
+const { build: viteBuild } = await import('vite');
+await viteBuild({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
+console.log(`built the web client (web/dist) in ${Math.round(performance.now() - client)} ms`);

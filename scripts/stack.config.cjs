@@ -24,6 +24,8 @@ const services = {
   query: 'query-service/dist/main.js',
   projector: 'projector/dist/main.js',
   webhooks: 'webhook-dispatcher/dist/main.js',
+  // The web client at WEB_PORT (3000), forwarding to the command and query services.
+  web: 'web/dist-server/main.js',
 };
 
 /* global process */

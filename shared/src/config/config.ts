@@ -5,7 +5,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const port = (fallback: number) =>
+/** A TCP port variable with its default. */
+export const port = (fallback: number) =>
   z.coerce
     .number({ error: 'must be a port number' })
     .int('must be a whole number')

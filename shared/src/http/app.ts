@@ -22,6 +22,8 @@ export interface HttpAppOptions {
   registry: Registry;
   /** Dependencies /readyz checks: each resolves when the dependency answers. */
   readiness: Record<string, () => Promise<unknown>>;
+  /** Parse JSON bodies (default); false for a server that passes bodies on untouched (a proxy). */
+  parseBodies?: boolean;
 }
 
 /** Route template for metrics labels: `/users/:id`, never the raw path (unbounded cardinality). */
@@ -50,7 +52,13 @@ declare module 'node:http' {
   }
 }
 
-export function createHttpApp({ name, logger, registry, readiness }: HttpAppOptions): Express {
+export function createHttpApp({
+  name,
+  logger,
+  registry,
+  readiness,
+  parseBodies = true,
+}: HttpAppOptions): Express {
   const app = express();
   const accessLogger = logger.child({ component: 'http' });
   app.disable('x-powered-by');
@@ -130,6 +138,7 @@ export function createHttpApp({ name, logger, registry, readiness }: HttpAppOpti
     res.type(registry.contentType).send(await registry.metrics());
   });
 
+  if (!parseBodies) return app;
   app.use(requireJsonBody);
   app.use(
     express.json({
