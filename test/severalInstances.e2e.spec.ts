@@ -5,6 +5,7 @@ import { PostgresEventStore } from '@tweeter/shared';
 import {
   createTestDatabase,
   deleteTestRedisKeys,
+  openEventStream,
   freePort,
   printOutputs,
   repoRoot,
@@ -581,6 +582,62 @@ describe('through the load balancer', () => {
         headers: { 'x-forwarded-for': '203.0.113.1' },
       });
       expect(other.status).toBe(201);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
+
+  it('a home stream resumes on the other query service, and through nginx, missing nothing', async () => {
+    try {
+      const reader = await signUp(commands[0].baseUrl, '198.51.100.40');
+      const author = await signUp(commands[1].baseUrl, '198.51.100.41');
+      const followed = await call(
+        commands[0].baseUrl,
+        'PUT',
+        `/users/${reader.id}/following/${author.id}`,
+        { token: reader.token },
+      );
+      expect(followed.status).toBe(204);
+      const path = `/users/${reader.id}/timeline/stream`;
+      const updates = (events: { event?: string | undefined; data: string }[]) =>
+        events
+          .filter((e) => e.event === 'update')
+          .map((e) => (JSON.parse(e.data) as { text: string }).text);
+      // Open on the first query service: two posts arrive.
+      const first = await openEventStream(`${queries[0].baseUrl}${path}`, { token: reader.token });
+      expect(first.status).toBe(200);
+      const ids: string[] = [];
+      for (const text of ['one', 'two'])
+        ids.push((await post(commands[0].baseUrl, author, text)).body.id as string);
+      await first.until((events) => updates(events).length === 2);
+      const afterOne = first.events.find((e) => e.event === 'update')!.id!;
+      first.close();
+      // Away: a third post and a deletion; back on the other instance from the last event seen.
+      await post(commands[1].baseUrl, author, 'three');
+      const deleted = await call(commands[1].baseUrl, 'DELETE', `/tweets/${ids[0]}`, {
+        token: author.token,
+      });
+      expect(deleted.status).toBe(204);
+      const second = await openEventStream(`${queries[1].baseUrl}${path}`, {
+        token: reader.token,
+        lastEventId: first.lastEventId,
+      });
+      await second.until((events) => events.some((e) => e.event === 'delete'));
+      expect(second.events.map((e) => e.event)).toEqual(['update', 'delete']);
+      expect(updates(second.events)).toEqual(['three']);
+      expect(JSON.parse(second.events[1]!.data)).toEqual({ ids: [ids[0]] });
+      second.close();
+      // Through nginx, from after the first post: the rest comes at once (nothing buffered).
+      const balanced = await openEventStream(`${balancer.query}${path}`, {
+        token: reader.token,
+        lastEventId: afterOne,
+      });
+      expect(balanced.status).toBe(200);
+      await balanced.until((events) => events.some((e) => e.event === 'delete'), 5000);
+      expect(balanced.events.map((e) => e.event)).toEqual(['update', 'update', 'delete']);
+      expect(updates(balanced.events)).toEqual(['two', 'three']);
+      balanced.close();
     } catch (error) {
       failed = true;
       throw error;

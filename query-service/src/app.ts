@@ -1,5 +1,6 @@
 import { installApi, createHttpApp, createMetricsRegistry, finishHttpApp } from '@tweeter/shared';
 import type { Express } from 'express';
+import { Gauge } from 'prom-client';
 import { TokenVerifier } from './core/authentication.ts';
 import { AuthorCache } from './core/authorCache.ts';
 import { ConsistencyGate } from './core/consistency.ts';
@@ -77,6 +78,14 @@ export function createQueryApp(deps: QueryDependencies): Express {
       eventstoredb: deps.eventStore.kind === 'eventstoredb',
     },
   };
+  new Gauge({
+    name: 'query_timeline_streams_open',
+    help: 'Home timeline streams (GET /users/{id}/timeline/stream) open on this instance',
+    registers: [registry],
+    collect() {
+      this.set(ctx.streams.size);
+    },
+  });
   // Open streams end when the service shuts down (their clients reconnect elsewhere).
   app.locals.closeStreams = () => ctx.streams.close();
   installApi(app, ctx, useCases, {
