@@ -20,7 +20,7 @@ import {
 
 const database = `${testDatabasePrefix()}${uniqueTag()}`;
 const redisPrefix = testRedisPrefix();
-let ports: Record<'command' | 'query' | 'projector' | 'webhooks', number>;
+let ports: Record<'command' | 'query' | 'projector' | 'webhooks' | 'web', number>;
 let stack: ChildProcess;
 let output = '';
 let receiver: http.Server;
@@ -93,6 +93,7 @@ beforeAll(async () => {
     query: await freePort(),
     projector: await freePort(),
     webhooks: await freePort(),
+    web: await freePort(),
   };
   stack = spawn('npm', ['start'], {
     cwd: repoRoot,
@@ -108,6 +109,7 @@ beforeAll(async () => {
       QUERY_PORT: String(ports.query),
       PROJECTOR_PORT: String(ports.projector),
       DISPATCHER_PORT: String(ports.webhooks),
+      WEB_PORT: String(ports.web),
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       SCHEDULE_INTERVAL: '100',
       LOG_LEVEL: 'info',
@@ -141,6 +143,29 @@ describe('npm start', () => {
       'webhook-dispatcher',
     ]);
     expect(descendants(stack.pid!).filter((p) => /\btsx\b/.test(p.cmd))).toEqual([]);
+  });
+
+  it('serves the web client, which reaches the services through its own origin', async () => {
+    const page = await fetch(url('web', '/@someone'));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<div id="root"></div>');
+    // The page's script, built by `npm run build` into web/dist.
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    expect((await fetch(url('web', script))).status).toBe(200);
+    const signUp = await fetch(url('web', '/api/command/users'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: `w${uniqueTag()}` }),
+    });
+    expect(signUp.status).toBe(201);
+    const { id } = (await signUp.json()) as { id: string };
+    const profile = await fetch(url('web', `/api/query/users/${id}`), {
+      headers: { 'x-min-position': signUp.headers.get('x-event-position')! },
+    });
+    expect(profile.status).toBe(200);
+    expect(((await profile.json()) as { id: string }).id).toBe(id);
   });
 
   it("the dispatcher reads digests from its own stack's query service", async () => {

@@ -120,8 +120,15 @@ export class EntryRecords {
   }
 }
 
-/** The script's arguments for one home's operations (after its keys). */
-export function homeArguments(ops: readonly HomeOp[], records: EntryRecords): (string | Buffer)[] {
+/**
+ * The script's arguments for one home's operations (after its keys); `streaming`: with the stream
+ * ids of the operations (else none: a copy being built writes no streams).
+ */
+export function homeArguments(
+  ops: readonly HomeOp[],
+  records: EntryRecords,
+  streaming = true,
+): (string | Buffer)[] {
   const args: (string | Buffer)[] = [String(ops.length)];
   for (const op of ops) {
     args.push(op.position satisfies Position);
@@ -130,11 +137,15 @@ export function homeArguments(ops: readonly HomeOp[], records: EntryRecords): (s
         args.push(
           op.merge ? 'm' : 'a',
           records.encode(op.entries),
-          op.merge ? '' : op.positions.map((p) => records.streamId(p)).join(','),
+          op.merge || !streaming ? '' : op.positions.map((p) => records.streamId(p)).join(','),
         );
         break;
       case 'remove':
-        args.push('r', complementMember(Buffer.concat(op.members)), records.streamId(op.position));
+        args.push(
+          'r',
+          complementMember(Buffer.concat(op.members)),
+          streaming ? records.streamId(op.position) : '',
+        );
         break;
       case 'drop':
         args.push('d', '', '');

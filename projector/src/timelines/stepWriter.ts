@@ -203,13 +203,14 @@ export class StepWriter {
     const bodies: Promise<unknown>[] = [];
     for (const body of step.bodies.values())
       bodies.push(this.redis.set(k.tweet(body.id), encodeTweetBody(body)));
+    const options = this.homeWrites;
     const records = new EntryRecords();
+    const streaming = options.streamLength > 0;
     const homes = [...step.homes].map(([userId, ops]) => ({
       userId,
-      args: homeArguments(ops, records),
+      args: homeArguments(ops, records, streaming),
     }));
     const partitions = this.partitions;
-    const options = this.homeWrites;
     if (partitions === 0) return writeHomes(this.redis, k, options, homes, bodies);
     if (this.inline) {
       // Written here, and each partition's checkpoint moved past the step after its homes.
