@@ -28,6 +28,8 @@ export interface ProcessesOptions {
   authors: BenchAuthor[];
   partitions: number;
   fanoutMaxFollowers: number;
+  /** TIMELINE_STREAM_LENGTH of the processes. */
+  streamLength: number;
   posts: number;
   postsPerSecond: number;
   /** The live clock starts after every entry of the log (new entries are the newest). */
@@ -58,6 +60,7 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
     PROJECTOR_PROJECTIONS: 'timelines',
     TIMELINES_PARTITIONS: String(o.partitions),
     FANOUT_MAX_FOLLOWERS: String(o.fanoutMaxFollowers),
+    TIMELINE_STREAM_LENGTH: String(o.streamLength),
     LOG_LEVEL: 'warn',
   };
   const homesPerPost = o.authors.reduce((n, a) => n + a.followers.length + 1, 0) / o.authors.length;

@@ -67,6 +67,8 @@ const shape = {
  * authors are fanned out, as the figure is defined for authors within it.
  */
 const fanoutMaxFollowers = knob('fanout_max_followers', loadConfig({}).FANOUT_MAX_FOLLOWERS);
+/** The home streams' length while live (BENCH_TIMELINE_STREAM_LENGTH=0: no streams, to compare). */
+const streamLength = knob('timeline_stream_length', loadConfig({}).TIMELINE_STREAM_LENGTH);
 /** TIMELINES_PARTITIONS of the benchmark's copies: none (see copyOn). */
 const timelinesPartitions = 0;
 const cap = homeTimelineCap;
@@ -96,6 +98,7 @@ const copyOn = (target: RedisTarget) => {
     redisPrefix: prefix,
     version,
     fanoutMaxFollowers,
+    streamLength,
     logger,
     // Homes written by the step itself, in this process: a step's end is then the moment its
     // tweets are in every home. (With fan-out partitions, appliers write them later, elsewhere.)
@@ -310,6 +313,7 @@ try {
         authors,
         partitions: knob('process_partitions', 4),
         fanoutMaxFollowers,
+        streamLength,
         posts: knob('posts', 200),
         postsPerSecond,
         clockAfter: log.now + 3_600_000,

@@ -75,6 +75,10 @@ export function createQueryApp(deps: QueryDependencies): Express {
     streaming: {
       heartbeatMs: deps.config.TIMELINE_STREAM_HEARTBEAT_MS ?? 15_000,
       pollMs: deps.config.TIMELINE_STREAM_POLL_MS ?? 1000,
+      keepMs: Math.max(
+        deps.config.TIMELINE_STREAM_KEEP_MS ?? 60_000,
+        2 * (deps.config.TIMELINE_STREAM_HEARTBEAT_MS ?? 15_000),
+      ),
       eventstoredb: deps.eventStore.kind === 'eventstoredb',
     },
   };

@@ -46,6 +46,11 @@ export const queryEnvironmentSchema = environmentSchema.extend({
   TIMELINE_STREAM_HEARTBEAT_MS: milliseconds(15_000),
   /** An open timeline stream reads its home at least this often, wake-ups or not. */
   TIMELINE_STREAM_POLL_MS: milliseconds(1000),
+  /**
+   * A home stays watched this long after its stream's last heartbeat (at least two heartbeats):
+   * a client that reconnects within it gets exactly what it missed; after it, a resync.
+   */
+  TIMELINE_STREAM_KEEP_MS: milliseconds(60_000),
 });
 
 export type QueryConfig = Readonly<z.infer<typeof queryEnvironmentSchema>>;

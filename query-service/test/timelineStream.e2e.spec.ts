@@ -1,7 +1,10 @@
 import {
+  freePort,
   openEventStream,
+  startService,
   useModelledStack,
   type ModelUser,
+  type ServiceProcess,
   type TestEventStream,
 } from '@tweeter/shared/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,19 +18,28 @@ import { afterAll, describe, expect, it } from 'vitest';
  * deletion that takes tweets out.
  */
 const seed = Number(process.env.E2E_SEED ?? 20261201);
+/** How long a home stays watched after its stream's last heartbeat, here. */
+const keepMs = 4000;
 
 type Expected = { event: 'update'; tweet: unknown } | { event: 'delete'; ids: string[] };
 
 describe(`timeline streams end to end (seed ${seed})`, () => {
   const fixture = useModelledStack(
-    { TIMELINE_STREAM_HEARTBEAT_MS: '1000', CONSISTENCY_WAIT_MS: '15000' },
+    {
+      TIMELINE_STREAM_HEARTBEAT_MS: '1000',
+      TIMELINE_STREAM_KEEP_MS: String(keepMs),
+      CONSISTENCY_WAIT_MS: '15000',
+    },
     seed,
   );
   const { model, rng, api } = fixture;
   const streams = new Map<string, TestEventStream>();
   const expected = new Map<string, Expected[]>();
-  afterAll(() => {
+  /** A second projector process: the two share the timelines' fan-out partitions. */
+  let secondProjector: ServiceProcess | undefined;
+  afterAll(async () => {
     for (const s of streams.values()) s.close();
+    await secondProjector?.stop();
   });
 
   const url = (user: ModelUser) =>
@@ -147,6 +159,13 @@ describe(`timeline streams end to end (seed ${seed})`, () => {
   });
 
   it('carries each home’s changes exactly, in order, with heartbeats', async () => {
+    const port = await freePort();
+    secondProjector = await startService({
+      name: 'projector-2',
+      entry: 'projector/src/main.ts',
+      env: { ...fixture.stack.env, PROJECTOR_PORT: String(port) },
+      port,
+    });
     // Streams for the first eight; a follow graph with every kind of overlap.
     for (const u of users.slice(0, 8)) {
       const stream = await open(u);
@@ -218,6 +237,27 @@ describe(`timeline streams end to end (seed ${seed})`, () => {
     expectStream(received(again.events), want, 'resumed stream');
     expect(again.events.some((e) => e.event === 'resync')).toBe(false);
     streams.set(a.id, again);
+  });
+
+  it('tells a client away longer than its home is kept watched to resync, then streams on', async () => {
+    const user = users[1]!;
+    const first = streams.get(user.id)!;
+    first.close();
+    await first.ended;
+    // Longer than the home stays watched: its changes meanwhile are not kept for it.
+    await new Promise((resolve) => setTimeout(resolve, keepMs + 1500));
+    await post(user);
+    const again = await open(user, first.lastEventId);
+    await again.until((events) => events.some((e) => e.event === 'resync'));
+    expect(again.events[0]!.event).toBe('resync');
+    // From the resync on, changes stream as before.
+    const want = expected.get(user.id)!;
+    const mark = want.length;
+    await post(user);
+    const last = JSON.stringify(want.at(-1));
+    await again.until((events) => received(events).some((e) => JSON.stringify(e) === last));
+    expect(received(again.events)).toEqual(want.slice(mark));
+    streams.set(user.id, again);
   });
 
   it('tells open streams to resync after a Redis flush, then streams again', async () => {

@@ -7,8 +7,8 @@ import { snapshotMeta, snapshotTimelines } from '../verification/snapshots.ts';
 /**
  * Keys that say how far the copy's writers got, not what the log says: `meta` (checkpoint, live
  * flag, step bookkeeping), the fan-out partitions' streams and checkpoints, the member processes;
- * and the home streams, the recent changes a live copy tells its open streams (a copy being built
- * writes none).
+ * and the home streams, the recent changes a live copy tells its open streams (a copy being
+ * built writes none; the user hashes' stream fields `w` and `f` are left out by the snapshots).
  */
 export const isBookkeeping = (name: string): boolean =>
   name === 'meta' ||

@@ -5,12 +5,12 @@ import type { Entry, HomeOp } from './stepPlan.ts';
 /**
  * The one script that writes home timelines. KEYS: triples (home, user hash, home stream) of homes
  * whose keys share a hash slot (on a Redis Cluster: one home per call; on one server, many); ARGV:
- * cap, the home streams' length (0: the copy is not live, streams are not written), then for each
- * home the number of its operations and four arguments per operation: the position, `a` (add
- * entries: 29-byte records, the 16-byte home member then 13 ASCII digits of the plain score), `m`
- * (a merge: the same), `r` (remove: 16-byte home members) or `d` (drop the home), then the
- * stream ids of the operation (comma-separated: one per record of `a`, each post's position; the
- * operation's own for `r`; none for `m` and `d`).
+ * cap, the home streams' length (0: the copy is not live, streams are not written), the time (ms),
+ * then for each home the number of its operations and four arguments per operation: the position,
+ * `a` (add entries: 29-byte records, the 16-byte home member then 13 ASCII digits of the plain
+ * score), `m` (a merge: the same), `r` (remove: 16-byte home members) or `d` (drop the home),
+ * then the stream ids of the operation (comma-separated: one per record of `a`, each post's
+ * position; the operation's own for `r`; none for `m` and `d`).
  * Homes are written newest first (timelineKeys.ts): the score stored is the plain one negated,
  * and the boundary compares the plain score, then home members against the boundary's member
  * complemented (`bmh`).
@@ -24,24 +24,36 @@ import type { Entry, HomeOp } from './stepPlan.ts';
  * boundary: it is in the timeline either way) and per removal (`d`), under the event's position
  * as its id, so it follows the home's own exactly-once rule; a follow's merge brings older tweets
  * and is not streamed. XADD is called with pcall: an id at or below the stream's last (which the
- * stamp already rules out) is skipped, never an error that would stop the script half way.
+ * stamp already rules out) is skipped, never an error that would stop the script half way. Only
+ * a home someone watches gets entries (`w` of the user hash, set by the query services while a
+ * stream is open: watched until then, in ms); a change to a home nobody watches deletes its
+ * stream if it has one (`f`), so a stream always holds every change after its first entry and a
+ * client that was away longer is told to resync. Both fields come with the HMGET the script makes
+ * anyway: a fan-out to homes nobody watches costs no extra command.
  */
 export const homeScript = `${homeScriptPrelude}
 local cap = tonumber(ARGV[1])
 local streamLength = tonumber(ARGV[2])
-local a = 3
+local now = tonumber(ARGV[3])
+local a = 4
 local applied = 0
+local watched, wrote, unwatched = false, false, false
 local function stream(key, id, kind, members)
-  if streamLength > 0 then
+  if watched then
     redis.pcall('XADD', key, 'MAXLEN', '~', streamLength, id, 'k', kind, 'm', members)
+    wrote = true
+  elseif streamLength > 0 then
+    unwatched = true
   end
 end
 for p = 1, #KEYS / 3 do
   local home, user, feed = KEYS[3 * p - 2], KEYS[3 * p - 1], KEYS[3 * p]
   local n = tonumber(ARGV[a])
   a = a + 1
-  local h = redis.call('HMGET', user, 's', 'bs', 'bm')
+  local h = redis.call('HMGET', user, 's', 'bs', 'bm', 'w', 'f')
   local stamp, bs, bmh = h[1], h[2] and tonumber(h[2]), h[3] and flip(h[3])
+  watched = streamLength > 0 and h[4] ~= false and tonumber(h[4]) >= now
+  wrote, unwatched = false, false
   local last = nil
   for _ = 1, n do
     local pos, kind, blob, ids = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
@@ -71,14 +83,21 @@ for p = 1, #KEYS / 3 do
         stream(feed, ids, 'd', blob)
       else
         redis.call('DEL', home, feed)
-        redis.call('HDEL', user, 'bs', 'bm')
-        bs, bmh = nil, nil
+        redis.call('HDEL', user, 'bs', 'bm', 'f')
+        bs, bmh, wrote, unwatched = nil, nil, false, false
       end
       last = pos
       applied = applied + 1
     end
   end
-  if last then redis.call('HSET', user, 's', last) end
+  if last then
+    if wrote and not h[5] then redis.call('HSET', user, 's', last, 'f', '1')
+    else redis.call('HSET', user, 's', last) end
+  end
+  if unwatched and h[5] then
+    redis.call('DEL', feed)
+    redis.call('HDEL', user, 'f')
+  end
 end
 return applied
 `;

@@ -69,6 +69,11 @@ export async function snapshotTimelines(
             return (await redis.smembers(key)).sort();
           case 'hash': {
             const h = await redis.hgetallBuffer(key);
+            // A user hash's home-stream fields say who watches, not what the log says.
+            if (key.includes(':user:{')) {
+              delete h.w;
+              delete h.f;
+            }
             return Object.fromEntries(
               Object.entries(h)
                 .sort(([a], [b]) => (a < b ? -1 : 1))

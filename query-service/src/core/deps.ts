@@ -18,7 +18,10 @@ export interface QueryDependencies {
     Partial<
       Pick<
         QueryConfig,
-        'READ_REPLICA_MAX_LAG_MS' | 'TIMELINE_STREAM_HEARTBEAT_MS' | 'TIMELINE_STREAM_POLL_MS'
+        | 'READ_REPLICA_MAX_LAG_MS'
+        | 'TIMELINE_STREAM_HEARTBEAT_MS'
+        | 'TIMELINE_STREAM_POLL_MS'
+        | 'TIMELINE_STREAM_KEEP_MS'
       >
     >;
   logger: Logger;

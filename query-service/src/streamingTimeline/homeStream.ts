@@ -18,6 +18,11 @@ export interface HomeStreamOptions {
   heartbeatMs: number;
   /** A stream reads its home's stream at least this often, wake-ups or not. */
   pollMs: number;
+  /**
+   * How long the home stays watched after its last heartbeat (the projector writes the streams of
+   * watched homes only): a client that reconnects within it resumes exactly, a later one resyncs.
+   */
+  keepMs: number;
   /** Positions carry EventStoreDB's prefix (EVENTSTORE_CONNECTION_STRING is set). */
   eventstoredb: boolean;
 }
@@ -117,10 +122,31 @@ export class HomeStream {
     });
   }
 
-  /** A heartbeat, and the token checked again: a revoked token or a deleted user ends the stream. */
+  /**
+   * Marks the home watched for `keepMs` on the copy being followed (`w` of the user hash: the
+   * projector writes the streams of watched homes only).
+   */
+  private async watch(): Promise<void> {
+    if (!this.copy) return;
+    await this.ctx.redis.hset(
+      this.copy.keys.user(this.userId),
+      'w',
+      String(Date.now() + this.options.keepMs),
+    );
+  }
+
+  /**
+   * A heartbeat, the home's watch renewed, and the token checked again: a revoked token or a
+   * deleted user ends the stream.
+   */
   private async beat(): Promise<void> {
     if (this.closed) return;
     this.res.write(': heartbeat\n\n');
+    try {
+      await this.watch();
+    } catch {
+      // Redis away: the next heartbeat renews it (and a lapse only costs a resync).
+    }
     try {
       await this.ctx.tokens.authenticateAs(this.req, this.userId);
     } catch (error) {
@@ -134,10 +160,11 @@ export class HomeStream {
     const redis = this.ctx.redis;
     const copies = await this.ctx.source.read(async (server) => server.copies.get());
     const keys = copies.timelines;
-    const [[live, epoch], stamp] = await Promise.all([
+    const [[live, epoch], read] = await Promise.all([
       redis.hmget(keys.meta, 'live', 'epoch'),
       redis.hget(keys.user(this.userId), 's'),
     ]);
+    let stamp = read;
     if (live !== '1') {
       // Flushed or being built: nothing streams until it is live again (what the copy applies
       // meanwhile is not streamed), then the client resyncs.
@@ -154,6 +181,10 @@ export class HomeStream {
       const starting = this.copy === null && !this.owesResync;
       this.copy = { keys, epoch: epoch ?? null };
       this.owesResync = false;
+      // Watched first, then the stamp read again: every change applied after that stamp is in
+      // the stream (the projector writes the streams of watched homes only).
+      await this.watch();
+      stamp = await redis.hget(keys.user(this.userId), 's');
       if (starting && this.resumeFrom === null) this.from(stamp, false);
       else if (
         starting &&

@@ -65,7 +65,7 @@ export function registerStreamingTimeline(
       'tweet as the timeline returns it). `event: delete`: tweets left it (`data`: ' +
       '`{"ids": [...]}`; a deletion, an unfollow, an author’s deletion). `event: resync`: read the ' +
       'timeline again (the timelines were flushed or rebuilt, or the client was away longer than ' +
-      'the stream keeps). Every event’s `id` is a log position: reconnect with `Last-Event-ID` ' +
+      'a minute or for more changes than the stream keeps). Every event’s `id` is a log position: reconnect with `Last-Event-ID` ' +
       'and every change after it follows, in order, none twice. A comment every 15 s keeps the ' +
       'connection open. A follow brings older tweets into the timeline without `update`s: read ' +
       'the timeline again after one. Tweets of authors above FANOUT_MAX_FOLLOWERS followers ' +

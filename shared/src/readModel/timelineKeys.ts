@@ -54,7 +54,9 @@ export interface TimelineKeys {
   /**
    * Hash: `u` username and `d` display name, present exactly while U exists; the boundary `bs`
    * (score) and `bm` (16-byte member) once the home timeline was trimmed; `s`, the position of
-   * the last operation applied to the home (the projector's exactly-once stamp). Its absence for a user
+   * the last operation applied to the home (the projector's exactly-once stamp); `w`, the time (ms)
+   * until which the home is watched (set by the query services while U has a stream open) and `f`
+   * while U's home stream exists (the home script's). Its absence (of `u`) for a user
    * the read model knows (while `meta.live` is '1') means the user's Redis data was lost.
    */
   user(userId: string): string;
@@ -86,6 +88,9 @@ export interface TimelineKeys {
    * (the streaming API), written by the home script while the copy is live. Entry ids are the
    * log positions of the events (`streamIdOf`); fields `k` (`u`: a tweet arrived, `d`: tweets
    * left) and `m` (home members, 16 bytes each). Capped (about TIMELINE_STREAM_LENGTH entries).
+   * Written only while U's home is watched (`w` of the user hash); a change applied to a home
+   * nobody watches deletes its stream, so a stream always holds every change after its first
+   * entry.
    */
   stream(userId: string): string;
 }

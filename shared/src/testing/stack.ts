@@ -15,6 +15,8 @@ import {
 export interface Stack {
   database: TestDatabase;
   redisPrefix: string;
+  /** The environment every process of the stack runs with (to start more of them). */
+  env: Record<string, string>;
   command: ServiceProcess;
   /** Replaced by `restartProjector`. */
   projector: ServiceProcess;
@@ -98,6 +100,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     const stack: Stack = {
       database,
       redisPrefix,
+      env: common,
       command,
       projector,
       query,

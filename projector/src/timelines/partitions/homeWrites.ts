@@ -33,6 +33,8 @@ export async function writeHomes(
   const writes = [...before];
   const capArg = String(options.cap);
   const streamArg = String(options.streamLength);
+  // Homes watched until now or later get their streams written (the query services' clock).
+  const now = String(Date.now());
   if (redis instanceof Cluster) {
     for (const { userId, args } of homes)
       writes.push(
@@ -42,6 +44,7 @@ export async function writeHomes(
           keys.stream(userId),
           capArg,
           streamArg,
+          now,
           ...args,
         ),
       );
@@ -51,7 +54,14 @@ export async function writeHomes(
     const flush = () => {
       if (bundleKeys.length === 0) return;
       writes.push(
-        redis.timelinesHomes(bundleKeys.length, ...bundleKeys, capArg, streamArg, ...bundleArgs),
+        redis.timelinesHomes(
+          bundleKeys.length,
+          ...bundleKeys,
+          capArg,
+          streamArg,
+          now,
+          ...bundleArgs,
+        ),
       );
       bundleKeys = [];
       bundleArgs = [];
