@@ -42,6 +42,12 @@ const apps = [
     // Digests read the query side through the balancer (API_URL's default would be QUERY_PORT).
     API_URL: `http://127.0.0.1:${process.env.CLUSTER_QUERY_PORT}`,
   }),
+  // The web client, forwarding to the services through nginx.
+  node('web', 'web/dist-server/main.js', {
+    WEB_PORT: process.env.CLUSTER_WEB_PORT,
+    COMMAND_URL: `http://127.0.0.1:${process.env.CLUSTER_COMMAND_PORT}`,
+    QUERY_URL: `http://127.0.0.1:${process.env.CLUSTER_QUERY_PORT}`,
+  }),
 ];
 
 if (process.env.CLUSTER_NGINX_BIN)

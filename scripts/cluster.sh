@@ -14,7 +14,7 @@
 #
 # Ports (environment, defaults): CLUSTER_COMMAND_PORT 8080 and CLUSTER_QUERY_PORT 8081 (nginx),
 # CLUSTER_COMMAND_PORTS 3011,3012, CLUSTER_QUERY_PORTS 3021,3022, CLUSTER_PROJECTOR_PORTS
-# 3031,3032, CLUSTER_DISPATCHER_PORT 3041; the clusters' own: NATS_CLUSTER_PORT, REDIS_CLUSTER_PORT,
+# 3031,3032, CLUSTER_DISPATCHER_PORT 3041, CLUSTER_WEB_PORT 3051 (the web client); the clusters' own: NATS_CLUSTER_PORT, REDIS_CLUSTER_PORT,
 # PG_STANDBY_PORT (and PG_STANDBY_DIR), as their scripts read them. DATABASE_URL (default
 # postgres://postgres@127.0.0.1:5432/tweeter_cluster), REDIS_URL, REDIS_PREFIX (default
 # tweeter-cluster:), NATS_PREFIX and every other variable of the contract are passed on. `stop`
@@ -29,13 +29,14 @@ command_ports=${CLUSTER_COMMAND_PORTS:-3011,3012}
 query_ports=${CLUSTER_QUERY_PORTS:-3021,3022}
 projector_ports=${CLUSTER_PROJECTOR_PORTS:-3031,3032}
 dispatcher_port=${CLUSTER_DISPATCHER_PORT:-3041}
+web_port=${CLUSTER_WEB_PORT:-3051}
 state=$root/.stack/cluster-$command_lb
 export PM2_HOME=$state/pm2
 pm2=$root/node_modules/.bin/pm2
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ports_of() { tr ',' ' ' <<<"$1"; }
-all_ports() { echo "$command_lb $query_lb $(ports_of "$command_ports") $(ports_of "$query_ports") $(ports_of "$projector_ports") $dispatcher_port"; }
+all_ports() { echo "$command_lb $query_lb $(ports_of "$command_ports") $(ports_of "$query_ports") $(ports_of "$projector_ports") $dispatcher_port $web_port"; }
 ready() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1/readyz") == 200 ]]; }
 
 # The cluster scripts keep their data in fixed folders (.stack/nats-cluster, .stack/redis-cluster):
@@ -115,6 +116,7 @@ start() {
   export CLUSTER_COMMAND_PORT=$command_lb CLUSTER_QUERY_PORT=$query_lb
   export CLUSTER_COMMAND_PORTS=$command_ports CLUSTER_QUERY_PORTS=$query_ports
   export CLUSTER_PROJECTOR_PORTS=$projector_ports CLUSTER_DISPATCHER_PORT=$dispatcher_port
+  export CLUSTER_WEB_PORT=$web_port
   export CLUSTER_REDIS_CLUSTER_NODES=$redis_nodes CLUSTER_READ_DATABASE_URL=$read_url
   export CLUSTER_NGINX_BIN=$nginx_bin CLUSTER_NGINX_DIR=$state/nginx
   # Passed to the services by scripts/cluster.config.cjs as CLUSTER_* (not to this shell's tools).
@@ -144,6 +146,7 @@ start() {
   done
   echo
   echo "✓ Mini Tweeter cluster stack is up"
+  echo "  web client:           http://127.0.0.1:$web_port  (through nginx to the services)"
   echo "  commands (nginx):     http://127.0.0.1:$command_lb"
   echo "  queries (nginx):      http://127.0.0.1:$query_lb"
   for port in $(ports_of "$command_ports"); do echo "  command service:      http://127.0.0.1:$port"; done

@@ -8,7 +8,13 @@ const { appsFor } = require('../scripts/stack.config.cjs') as {
 
 describe('npm start’s process file', () => {
   it('runs one process per service by default', () => {
-    expect(appsFor({}).map((a) => a.name)).toEqual(['command', 'query', 'projector', 'webhooks', 'web']);
+    expect(appsFor({}).map((a) => a.name)).toEqual([
+      'command',
+      'query',
+      'projector',
+      'webhooks',
+      'web',
+    ]);
   });
 
   it('runs PROJECTOR_PROCESSES projectors, each after the first on a port of its own', () => {
