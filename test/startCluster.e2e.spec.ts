@@ -74,8 +74,8 @@ afterAll(async () => {
 
 describe('npm run start:cluster / stop:cluster', () => {
   it('starts every instance behind nginx, each ready, and stop frees every port', async () => {
-    const ports = await Promise.all(Array.from({ length: 10 }, () => freePort()));
-    const [commandLb, queryLb, c1, c2, q1, q2, p1, p2, dispatcher, standby] = ports as [
+    const ports = await Promise.all(Array.from({ length: 11 }, () => freePort()));
+    const [commandLb, queryLb, c1, c2, q1, q2, p1, p2, dispatcher, web, standby] = ports as [
       number,
       ...number[],
     ];
@@ -87,6 +87,7 @@ describe('npm run start:cluster / stop:cluster', () => {
       CLUSTER_QUERY_PORTS: `${q1},${q2}`,
       CLUSTER_PROJECTOR_PORTS: `${p1},${p2}`,
       CLUSTER_DISPATCHER_PORT: String(dispatcher),
+      CLUSTER_WEB_PORT: String(web),
       PG_STANDBY_PORT: String(standby),
       PG_STANDBY_DIR: standbyDir,
       DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
@@ -104,10 +105,10 @@ describe('npm run start:cluster / stop:cluster', () => {
     env.CLUSTER_TEST_NATS_URLS = /^ {2}NATS cluster: +(\S+)/m.exec(start.output)?.[1];
     expect(start.output).toMatch(/Redis Cluster: +\S+ +\(timelines, with their fan-out partitions/);
 
-    // Every URL it printed answers /readyz 200: nginx's two, and the seven processes.
+    // Every URL it printed answers /readyz 200: nginx's two, and the eight processes.
     const printed = [...start.output.matchAll(/(http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
     expect(new Set(printed)).toEqual(
-      new Set(ports.slice(0, 9).map((port) => `http://127.0.0.1:${port}`)),
+      new Set(ports.slice(0, 10).map((port) => `http://127.0.0.1:${port}`)),
     );
     for (const url of printed) expect((await status(`${url}/readyz`)).status, url).toBe(200);
 
@@ -140,6 +141,12 @@ describe('npm run start:cluster / stop:cluster', () => {
     expect(
       (JSON.parse(timeline.body) as { data: { text: string }[] }).data.map((t) => t.text),
     ).toEqual(['on the cluster']);
+    // The web client reads the same timeline through its own origin and nginx.
+    const viaWeb = await status(`http://127.0.0.1:${web}/api/query/users/${id}/timeline`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(viaWeb.status, viaWeb.body).toBe(200);
+    expect((await status(`http://127.0.0.1:${web}/`)).body).toContain('<div id="root"></div>');
 
     const stop = await npm('stop:cluster');
     started = false;

@@ -166,6 +166,17 @@ describe(`timeline streams end to end (seed ${seed})`, () => {
       env: { ...fixture.stack.env, PROJECTOR_PORT: String(port) },
       port,
     });
+    // The workload starts once the second process holds a share of the partitions.
+    const held = async (projector: ServiceProcess) => {
+      const status = (await (await fetch(`${projector.baseUrl}/status`)).json()) as {
+        projections: { name: string; partitions?: { state: string; chunks: number }[] }[];
+      };
+      const partitions = status.projections.find((p) => p.name === 'timelines')?.partitions ?? [];
+      return partitions.filter((p) => p.state === 'held');
+    };
+    await expect
+      .poll(async () => (await held(secondProjector!)).length, { timeout: 20_000 })
+      .toBeGreaterThan(0);
     // Streams for the first eight; a follow graph with every kind of overlap.
     for (const u of users.slice(0, 8)) {
       const stream = await open(u);
@@ -203,6 +214,9 @@ describe(`timeline streams end to end (seed ${seed})`, () => {
     await post(leaving);
     await deleteUser(leaving);
     await allArrived(users.slice(0, 8));
+    // Both processes applied fan-out chunks.
+    for (const projector of [fixture.stack.projector, secondProjector])
+      expect((await held(projector)).reduce((n, p) => n + p.chunks, 0)).toBeGreaterThan(0);
     const kinds = new Set([...expected.values()].flat().map((e) => e.event));
     expect(kinds).toEqual(new Set(['update', 'delete']));
     // Heartbeats (every second here) arrived on every stream.
