@@ -261,6 +261,10 @@ describe(`timeline streams end to end (seed ${seed})`, () => {
     // Longer than the home stays watched: its changes meanwhile are not kept for it.
     await new Promise((resolve) => setTimeout(resolve, keepMs + 1500));
     await post(user);
+    // Back once the post is in the home (applied while nobody watched it); a client back before
+    // that gets it streamed instead, exactly as well.
+    const read = await api.read(`/users/${user.id}/timeline?limit=1`, { token: user.token });
+    expect(read.status).toBe(200);
     const again = await open(user, first.lastEventId);
     await again.until((events) => events.some((e) => e.event === 'resync'));
     expect(again.events[0]!.event).toBe('resync');
