@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, streamIdOf, timelineKeys, type Position } from '@tweeter/shared';
+import {
+  connectRedis,
+  streamEntryFields,
+  streamIdOf,
+  timelineKeys,
+  type Position,
+} from '@tweeter/shared';
 import { testRedisServers } from '@tweeter/shared/testing';
 import { replayToHead } from '../runtime/replay.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from '../testing/eventFactory.ts';
@@ -38,8 +44,7 @@ async function positions(): Promise<Map<string, Position>> {
 async function streamOf(userId: string): Promise<[string, string, number][]> {
   const entries = (await redis.xrangeBuffer(keys.stream(userId), '-', '+')) as [Buffer, Buffer[]][];
   return entries.map(([id, fields]) => {
-    const f = new Map<string, Buffer>();
-    for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!.toString(), fields[i + 1]!);
+    const f = streamEntryFields(fields);
     return [id.toString(), f.get('k')!.toString(), f.get('m')!.length / 16];
   });
 }

@@ -1,4 +1,4 @@
-import type { Logger, RedisClient } from '@tweeter/shared';
+import { timelineStreamChannels, type Logger, type RedisClient } from '@tweeter/shared';
 
 /**
  * The query service's side of the home streams' wake-ups: one subscriber connection per instance
@@ -71,13 +71,8 @@ export class TimelineStreams {
         if (wakes) for (const wake of wakes) wake();
       }
     });
-    subscriber.psubscribe(`${escapeGlob(prefix)}tl:*:streams`).catch((error: unknown) => {
+    subscriber.psubscribe(timelineStreamChannels(prefix)).catch((error: unknown) => {
       this.logger.warn({ err: error }, 'timeline streams: could not subscribe; streams poll only');
     });
   }
-}
-
-/** A literal string inside a Redis glob pattern. */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }

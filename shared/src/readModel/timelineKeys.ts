@@ -220,6 +220,15 @@ export function timelineStreamChannel(redisPrefix: string, keys: TimelineKeys): 
 }
 
 /**
+ * The pattern (PSUBSCRIBE) of every copy's `timelineStreamChannel` under `redisPrefix`: any
+ * version in the copy namespace `tl:<version>:`, the prefix taken literally.
+ */
+export function timelineStreamChannels(redisPrefix: string): string {
+  const literal = redisPrefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+  return `${literal}tl:*:streams`;
+}
+
+/**
  * A log position as a Redis stream entry id: positions are two 64-bit numbers in log order, and
  * so are stream ids (`<high>-<low>`), so a home's stream is ordered and addressed by position.
  */

@@ -63,6 +63,13 @@ export function connectRedis(
   return createRedis(url, prefix, options);
 }
 
+/** A stream entry's fields (name, value, …, as XRANGE and XREAD return them) by name. */
+export function streamEntryFields(fields: readonly Buffer[]): Map<string, Buffer> {
+  const map = new Map<string, Buffer>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString(), fields[i + 1]!);
+  return map;
+}
+
 /** The masters to scan or flush: every node of a cluster, or the one server. */
 export function redisMasters(redis: RedisClient): Redis[] {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];

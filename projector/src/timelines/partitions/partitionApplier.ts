@@ -4,6 +4,7 @@ import {
   type Position,
   type RedisClient,
   type RedisServers,
+  streamEntryFields,
   timelineStreamChannel,
   type TimelineKeys,
 } from '@tweeter/shared';
@@ -162,7 +163,7 @@ export class PartitionApplier {
         for (const [idBuffer, fields] of entries) {
           if (signal.aborted) return;
           const id = idBuffer.toString();
-          const chunk = fieldsOf(fields);
+          const chunk = streamEntryFields(fields);
           const to = chunk.get('to')?.toString() ?? '';
           await writeHomes(
             this.writer,
@@ -195,11 +196,4 @@ export class PartitionApplier {
       }
     }
   }
-}
-
-/** A stream entry's fields (name, value, …) by name. */
-function fieldsOf(fields: Buffer[]): Map<string, Buffer> {
-  const map = new Map<string, Buffer>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!.toString(), fields[i + 1]!);
-  return map;
 }
