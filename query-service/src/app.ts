@@ -38,6 +38,7 @@ const useCases = [
  * replica that cannot serve is read around, not a reason to take the instance out.
  */
 export function createQueryApp(deps: QueryDependencies): Express {
+  const heartbeatMs = deps.config.TIMELINE_STREAM_HEARTBEAT_MS ?? 15_000;
   const registry = createMetricsRegistry('query-service');
   const app = createHttpApp({
     name: 'query-service',
@@ -73,12 +74,10 @@ export function createQueryApp(deps: QueryDependencies): Express {
     authors: new AuthorCache(deps.config.AUTHOR_CACHE_MS, deps.clock),
     streams: new TimelineStreams(deps.redis, deps.logger),
     streaming: {
-      heartbeatMs: deps.config.TIMELINE_STREAM_HEARTBEAT_MS ?? 15_000,
+      heartbeatMs,
       pollMs: deps.config.TIMELINE_STREAM_POLL_MS ?? 1000,
-      keepMs: Math.max(
-        deps.config.TIMELINE_STREAM_KEEP_MS ?? 60_000,
-        2 * (deps.config.TIMELINE_STREAM_HEARTBEAT_MS ?? 15_000),
-      ),
+      // At least two heartbeats: one renewal may be late without the home going unwatched.
+      keepMs: Math.max(deps.config.TIMELINE_STREAM_KEEP_MS ?? 60_000, 2 * heartbeatMs),
       eventstoredb: deps.eventStore.kind === 'eventstoredb',
     },
   };

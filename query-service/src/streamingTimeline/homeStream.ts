@@ -3,6 +3,7 @@ import {
   decodeHomeMember,
   isDependencyFailure,
   positionOfStreamId,
+  streamEntryFields,
   streamIdOf,
   type RedisClient,
   type TimelineKeys,
@@ -160,11 +161,9 @@ export class HomeStream {
     const redis = this.ctx.redis;
     const copies = await this.ctx.source.read(async (server) => server.copies.get());
     const keys = copies.timelines;
-    const [[live, epoch], read] = await Promise.all([
-      redis.hmget(keys.meta, 'live', 'epoch'),
-      redis.hget(keys.user(this.userId), 's'),
-    ]);
-    let stamp = read;
+    const [live, epoch] = await redis.hmget(keys.meta, 'live', 'epoch');
+    /** The home's stamp, the last operation applied to it: where a fresh start or a resync begins. */
+    const stampNow = () => redis.hget(keys.user(this.userId), 's');
     if (live !== '1') {
       // Flushed or being built: nothing streams until it is live again (what the copy applies
       // meanwhile is not streamed), then the client resyncs.
@@ -181,17 +180,14 @@ export class HomeStream {
       const starting = this.copy === null && !this.owesResync;
       this.copy = { keys, epoch: epoch ?? null };
       this.owesResync = false;
-      // Watched first, then the stamp read again: every change applied after that stamp is in
-      // the stream (the projector writes the streams of watched homes only).
+      // Watched first, then the stamp read: every change applied after that stamp is in the
+      // stream (the projector writes the streams of watched homes only).
       await this.watch();
-      stamp = await redis.hget(keys.user(this.userId), 's');
-      if (starting && this.resumeFrom === null) this.from(stamp, false);
-      else if (
-        starting &&
-        this.resumeFrom !== null &&
-        (await resumable(redis, stream, streamIdOf(this.resumeFrom), stamp))
-      ) {
-        this.lastId = streamIdOf(this.resumeFrom);
+      const stamp = await stampNow();
+      const resumeId = this.resumeFrom === null ? null : streamIdOf(this.resumeFrom);
+      if (starting && resumeId === null) this.from(stamp);
+      else if (starting && resumeId !== null && (await resumable(redis, stream, resumeId, stamp))) {
+        this.lastId = resumeId;
         this.lastIdInStream = false;
       } else this.resync(stamp);
     }
@@ -205,7 +201,7 @@ export class HomeStream {
       first &&
       (first.length === 0 || compareStreamIds(first[0]![0].toString(), this.lastId) > 0)
     ) {
-      this.resync(stamp);
+      this.resync(await stampNow());
       return true;
     }
     if (entries.length === 0) return false;
@@ -214,13 +210,13 @@ export class HomeStream {
   }
 
   /** Starts after the home's stamp (the last operation applied to it), or its beginning. */
-  private from(stamp: string | null, inStream: boolean): void {
+  private from(stamp: string | null): void {
     this.lastId = stamp === null ? '0-0' : streamIdOf(stamp);
-    this.lastIdInStream = inStream;
+    this.lastIdInStream = false;
   }
 
   private resync(stamp: string | null): void {
-    this.from(stamp, false);
+    this.from(stamp);
     this.write('resync', stamp, '{}');
   }
 
@@ -228,13 +224,9 @@ export class HomeStream {
     const arrived: string[] = [];
     const parsed = entries.map(([idBuffer, fields]) => {
       const id = idBuffer.toString();
-      let kind = '';
-      let members: Buffer = Buffer.alloc(0);
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        const name = fields[i]!.toString();
-        if (name === 'k') kind = fields[i + 1]!.toString();
-        else if (name === 'm') members = fields[i + 1]!;
-      }
+      const entry = streamEntryFields(fields);
+      const kind = entry.get('k')?.toString() ?? '';
+      const members = entry.get('m') ?? Buffer.alloc(0);
       const ids: string[] = [];
       for (let at = 0; at + 16 <= members.length; at += 16)
         ids.push(decodeHomeMember(members.subarray(at, at + 16)));
