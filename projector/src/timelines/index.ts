@@ -1,4 +1,8 @@
-import { defaultTimelinesVersion, redisServersOf } from '@tweeter/shared';
+import {
+  defaultTimelineStreamLength,
+  defaultTimelinesVersion,
+  redisServersOf,
+} from '@tweeter/shared';
 import { defineProjection } from '../runtime/projection.ts';
 import { snapshotLiveTimelines } from './compareCopies.ts';
 import { TimelinesProjection } from './timelinesProjection.ts';
@@ -18,7 +22,7 @@ export const timelines = defineProjection({
       redisPrefix: config.REDIS_PREFIX,
       version: copy,
       fanoutMaxFollowers: config.FANOUT_MAX_FOLLOWERS,
-      streamLength: config.TIMELINE_STREAM_LENGTH ?? 200,
+      streamLength: config.TIMELINE_STREAM_LENGTH ?? defaultTimelineStreamLength,
       partitions: config.TIMELINES_PARTITIONS ?? 0,
       inline: inline ?? false,
       ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),

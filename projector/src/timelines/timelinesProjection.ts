@@ -1,4 +1,5 @@
 import {
+  defaultTimelineStreamLength,
   homeLayout,
   homeTimelineCap,
   timelineKeys,
@@ -86,7 +87,7 @@ export class TimelinesProjection implements CopiedProjection {
       options.partitions ?? 0,
       options.inline ?? false,
       {
-        length: options.streamLength ?? 200,
+        length: options.streamLength ?? defaultTimelineStreamLength,
         channel: timelineStreamChannel(options.redisPrefix, this.keys),
       },
     );

@@ -5,6 +5,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** TIMELINE_STREAM_LENGTH's default: the entries each home's stream keeps. */
+export const defaultTimelineStreamLength = 200;
+
 /** A TCP port variable with its default. */
 export const port = (fallback: number) =>
   z.coerce
@@ -163,7 +166,7 @@ export const environmentSchema = z.object({
    * client that reconnects within that many changes of its home misses nothing; 0: no streams.
    * 200 entries are about 6 KB per home that changed lately.
    */
-  TIMELINE_STREAM_LENGTH: wholeNumber(200),
+  TIMELINE_STREAM_LENGTH: wholeNumber(defaultTimelineStreamLength),
   CONSISTENCY_WAIT_MS: wholeNumber(2000),
 });
 
