@@ -61,15 +61,12 @@ for p = 1, #KEYS / 3 do
     if not stamp or earlier(stamp, pos) then
       if kind == 'a' or kind == 'm' then
         local args = {}
-        local streamed = kind == 'a' and streamLength > 0
-        if streamed and not watched then unwatched = true end
-        streamed = streamed and watched
         -- One id per record; a fan-out's usual single record needs no split.
-        local nextId = streamed and #blob > 29 and string.gmatch(ids, '[^,]+')
+        local nextId = kind == 'a' and watched and #blob > 29 and string.gmatch(ids, '[^,]+')
         for i = 1, #blob, 29 do
           local m = string.sub(blob, i, i + 15)
           local sc = string.sub(blob, i + 16, i + 28)
-          if streamed then stream(feed, nextId and nextId() or ids, 'u', m) end
+          if kind == 'a' then stream(feed, nextId and nextId() or ids, 'u', m) end
           if keep(tonumber(sc), m, bs, bmh) then
             args[#args + 1] = '-' .. sc
             args[#args + 1] = m
