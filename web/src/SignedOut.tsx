@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent, type InputHTMLAttributes } from 'react';
 import { api, ApiError, userIdOfToken, type Session } from './api.ts';
 
 /** Sign up (the token is shown once) or sign in by pasting a token. */
@@ -76,45 +76,66 @@ export function SignedOut({ onSignedIn }: { onSignedIn: (s: Session) => void }) 
 
   return (
     <div className="columns">
-      <form className="card" onSubmit={(e) => void signUp(e)} aria-labelledby="signup-title">
-        <h1 id="signup-title">Join Mini Tweeter</h1>
-        <label>
-          Username
-          <input
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            autoComplete="username"
-            maxLength={15}
-            required
-          />
-        </label>
-        <small>1–15 letters, digits or underscores.</small>
-        <button type="submit" disabled={busy}>
-          Sign up
-        </button>
-      </form>
-      <form className="card" onSubmit={(e) => void signIn(e)} aria-labelledby="signin-title">
-        <h1 id="signin-title">Already here?</h1>
-        <label>
-          Token
-          <input
-            value={token}
-            onChange={(e) => setToken(e.target.value)}
-            autoComplete="off"
-            spellCheck={false}
-            required
-          />
-        </label>
-        <small>The token you were shown when you signed up.</small>
-        <button type="submit" disabled={busy}>
-          Sign in
-        </button>
-      </form>
+      <OneFieldForm
+        title="Join Mini Tweeter"
+        label="Username"
+        value={username}
+        onChange={setUsername}
+        input={{ autoComplete: 'username', maxLength: 15 }}
+        hint="1–15 letters, digits or underscores."
+        submit="Sign up"
+        busy={busy}
+        onSubmit={signUp}
+      />
+      <OneFieldForm
+        title="Already here?"
+        label="Token"
+        value={token}
+        onChange={setToken}
+        input={{ autoComplete: 'off', spellCheck: false }}
+        hint="The token you were shown when you signed up."
+        submit="Sign in"
+        busy={busy}
+        onSubmit={signIn}
+      />
       {error && (
         <p role="alert" className="error">
           {error}
         </p>
       )}
     </div>
+  );
+}
+
+/** A card with one labelled, required text field, a hint under it and its submit button. */
+function OneFieldForm(props: {
+  title: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  input: InputHTMLAttributes<HTMLInputElement>;
+  hint: string;
+  submit: string;
+  busy: boolean;
+  onSubmit: (e: FormEvent) => Promise<void>;
+}) {
+  const titleId = useId();
+  return (
+    <form className="card" onSubmit={(e) => void props.onSubmit(e)} aria-labelledby={titleId}>
+      <h1 id={titleId}>{props.title}</h1>
+      <label>
+        {props.label}
+        <input
+          {...props.input}
+          value={props.value}
+          onChange={(e) => props.onChange(e.target.value)}
+          required
+        />
+      </label>
+      <small>{props.hint}</small>
+      <button type="submit" disabled={props.busy}>
+        {props.submit}
+      </button>
+    </form>
   );
 }
