@@ -50,6 +50,7 @@ import {
   deleteKeys,
   findCluster,
   rawClient,
+  serverCpuSeconds,
   settleCluster,
   type RedisTarget,
 } from './redisTargets.ts';
@@ -219,9 +220,13 @@ try {
         const serverRate = await serverZaddRate(target, prefix);
         const timelines = copyOn(target);
         await timelines.reset(); // what a failed attempt left
+        const serverCpuBefore = await serverCpuSeconds(target);
+        const cpuBefore = process.cpuUsage();
         started = performance.now();
         const tl = await replayToHead(timelines, store, { batchSize: 10_000 });
         const seconds = (performance.now() - started) / 1000;
+        const cpu = process.cpuUsage(cpuBefore);
+        const serverCpu = (await serverCpuSeconds(target)) - serverCpuBefore;
         await timelines.close();
         const rate = timelines.stats.entries / seconds;
         print({
@@ -241,6 +246,9 @@ try {
           entries: timelines.stats.entries,
           events: tl.applied,
           seconds: round(seconds, 2),
+          // Where the time went: this process's CPU and the Redis servers' (every master's).
+          projectorCpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
+          redisCpuSeconds: round(serverCpu, 2),
           target: 0.6,
           serverTarget: 0.3,
         });

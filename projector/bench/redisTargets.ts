@@ -148,3 +148,23 @@ export async function deleteKeys(target: RedisTarget, prefix: string): Promise<v
   if (target.nodes) await deleteClusterKeys(target.nodes, prefix);
   else await deleteRedisKeys(target.servers.url, prefix);
 }
+
+/**
+ * CPU seconds (user + system) the target's Redis servers have used so far, summed over every
+ * master of a cluster: the difference across a section is what it cost the servers.
+ */
+export async function serverCpuSeconds(target: RedisTarget): Promise<number> {
+  const client = rawClient(target);
+  try {
+    if (client instanceof Cluster) await client.ping(); // the slots (and so the masters) known
+    let total = 0;
+    for (const node of redisMasters(client)) {
+      const info = String(await node.info('cpu'));
+      for (const field of ['used_cpu_user', 'used_cpu_sys'])
+        total += Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    }
+    return total;
+  } finally {
+    client.disconnect();
+  }
+}

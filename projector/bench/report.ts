@@ -38,7 +38,18 @@ export const knob = (name: string, fallback: number): number => {
 };
 
 /**
- * Runs one section of the benchmark; a failure is noted and the rest runs on (never fails). With
+ * Whether BENCH_SECTIONS (a comma-separated list of figure names, e.g. `replay-timelines`) selects
+ * the section `name` (its figure name, then its target in brackets); unset: every section.
+ */
+function selected(name: string): boolean {
+  const list = process.env.BENCH_SECTIONS;
+  if (!list) return true;
+  const figure = name.replace(/ \(.*$/, '');
+  return list.split(',').some((s) => s.trim() === figure);
+}
+
+/**
+ * Runs one section of the benchmark (skipped when BENCH_SECTIONS leaves it out); a failure is noted and the rest runs on (never fails). With
  * `attempts` > 1 a failed section runs again after `beforeRetry` (a cluster failover by another
  * test run on the shared cluster, for one).
  */
@@ -47,6 +58,10 @@ export async function section<T>(
   run: () => Promise<T>,
   { attempts = 1, beforeRetry }: { attempts?: number; beforeRetry?: () => Promise<void> } = {},
 ): Promise<T | undefined> {
+  if (!selected(name)) {
+    note(`${name}: skipped (not in BENCH_SECTIONS)`);
+    return undefined;
+  }
   for (let attempt = 1; ; attempt++) {
     const started = performance.now();
     try {
