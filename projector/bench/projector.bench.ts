@@ -40,6 +40,7 @@ import { ReadModelProjection } from '../src/readModel/readModelProjection.ts';
 import { replayToHead } from '../src/runtime/replay.ts';
 import { appendAll, LogBuilder } from '../src/testing/eventFactory.ts';
 import { buildWorkload, seededRandom } from '../src/testing/syntheticLog.ts';
+import { timelines as timelinesDeclaration } from '../src/timelines/index.ts';
 import { TimelinesProjection } from '../src/timelines/timelinesProjection.ts';
 import { entryBytes, type EntryBytes } from './entryBytes.ts';
 import { listpackPosition } from './listpackPosition.ts';
@@ -223,7 +224,9 @@ try {
         const serverCpuBefore = await serverCpuSeconds(target);
         const cpuBefore = process.cpuUsage();
         started = performance.now();
-        const tl = await replayToHead(timelines, store, { batchSize: 10_000 });
+        const tl = await replayToHead(timelines, store, {
+          batchSize: timelinesDeclaration.catchUpBatchSize,
+        });
         const seconds = (performance.now() - started) / 1000;
         const cpu = process.cpuUsage(cpuBefore);
         const serverCpu = (await serverCpuSeconds(target)) - serverCpuBefore;

@@ -22,6 +22,12 @@ export class AuthorLists {
   private readonly posted = new Map<string, Map<string, Entry>>();
   private readonly deleted = new Map<string, Set<string>>();
 
+  /**
+   * `complete`: whole lists kept in memory across batches (see `CompleteLists`): an author there
+   * needs no load, and this batch's posts and deletions are applied to it as they are planned.
+   */
+  constructor(private readonly complete?: CompleteLists) {}
+
   /** Records what was loaded of `authorId`'s list (entries in any order). */
   load(authorId: string, entries: Entry[]): void {
     let map = this.loaded.get(authorId);
@@ -30,7 +36,18 @@ export class AuthorLists {
   }
 
   isLoaded(authorId: string): boolean {
-    return this.loaded.has(authorId);
+    return this.loaded.has(authorId) || (this.complete?.has(authorId) ?? false);
+  }
+
+  /** A user created by this batch: the list starts empty, and the cache may keep it whole. */
+  created(authorId: string): void {
+    if (!this.loaded.has(authorId)) this.loaded.set(authorId, new Map());
+    this.complete?.start(authorId);
+  }
+
+  /** A user deleted by this batch: its list is not kept any more. */
+  forget(authorId: string): void {
+    this.complete?.forget(authorId);
   }
 
   post(authorId: string, entry: Entry): void {
@@ -39,6 +56,7 @@ export class AuthorLists {
     let map = this.posted.get(authorId);
     if (!map) this.posted.set(authorId, (map = new Map<string, Entry>()));
     map.set(hex, entry);
+    this.complete?.post(authorId, hex, entry);
   }
 
   delete(authorId: string, member: Buffer): void {
@@ -47,11 +65,12 @@ export class AuthorLists {
     let set = this.deleted.get(authorId);
     if (!set) this.deleted.set(authorId, (set = new Set()));
     set.add(hex);
+    this.complete?.delete(authorId, hex);
   }
 
   /** The author's live entries known here, newest first. */
   private live(authorId: string): Entry[] {
-    const loaded = this.loaded.get(authorId);
+    const loaded = this.loaded.get(authorId) ?? this.complete?.get(authorId);
     if (!loaded) throw new Error(`timelines: the list of ${authorId} was not loaded`);
     const gone = this.deleted.get(authorId);
     const all = new Map(loaded);
@@ -75,7 +94,7 @@ export class AuthorLists {
   /** Every member ever known of the author in this batch (deleted ones included). */
   allMembers(authorId: string): Buffer[] {
     const seen = new Map<string, Buffer>();
-    for (const e of this.loaded.get(authorId)?.values() ?? [])
+    for (const e of (this.loaded.get(authorId) ?? this.complete?.get(authorId))?.values() ?? [])
       seen.set(e.member.toString('hex'), e.member);
     for (const e of this.posted.get(authorId)?.values() ?? [])
       seen.set(e.member.toString('hex'), e.member);
@@ -87,4 +106,56 @@ export class AuthorLists {
 export function newestFirst(a: Entry, b: Entry): number {
   if (a.score !== b.score) return b.score - a.score;
   return Buffer.compare(b.member, a.member);
+}
+
+/**
+ * Authors' whole lists, kept in process memory across batches next to the cached follow graph
+ * (followGraphCache.ts) and dropped with it: the list of a user created while the cache was held
+ * starts empty and is known whole from then on, so a follow's merge or an unfollow of that author
+ * loads nothing. Planning updates the lists in step (a batch that fails drops them, as it drops
+ * the graph); above `limit` entries in all, the cache is cleared and lists load from Redis again.
+ */
+export class CompleteLists {
+  private readonly lists = new Map<string, Map<string, Entry>>();
+  private entries = 0;
+
+  constructor(private readonly limit: number) {}
+
+  has(authorId: string): boolean {
+    return this.lists.has(authorId);
+  }
+
+  get(authorId: string): Map<string, Entry> | undefined {
+    return this.lists.get(authorId);
+  }
+
+  start(authorId: string): void {
+    if (!this.lists.has(authorId)) this.lists.set(authorId, new Map());
+  }
+
+  forget(authorId: string): void {
+    this.entries -= this.lists.get(authorId)?.size ?? 0;
+    this.lists.delete(authorId);
+  }
+
+  post(authorId: string, hex: string, entry: Entry): void {
+    const list = this.lists.get(authorId);
+    if (!list || list.has(hex)) return;
+    list.set(hex, entry);
+    this.entries++;
+  }
+
+  delete(authorId: string, hex: string): void {
+    if (this.lists.get(authorId)?.delete(hex)) this.entries--;
+  }
+
+  /** Clears the cache when it holds more than its limit. */
+  bound(): void {
+    if (this.entries > this.limit) this.clear();
+  }
+
+  clear(): void {
+    this.lists.clear();
+    this.entries = 0;
+  }
 }

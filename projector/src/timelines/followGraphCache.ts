@@ -1,5 +1,5 @@
 import type { DecodedEvent, RedisClient, TimelineKeys } from '@tweeter/shared';
-import { AuthorLists } from './authorLists.ts';
+import { AuthorLists, CompleteLists } from './authorLists.ts';
 import { MemoryFollowGraph } from './followGraph.ts';
 import { listsNeededBy, neededBy, type PlanInputs } from './plan.ts';
 import type { Entry } from './stepPlan.ts';
@@ -14,7 +14,8 @@ import type { Entry } from './stepPlan.ts';
  *    when it outgrows `limit` members;
  * 2. the boundaries of the homes an unfollow or a deletion unmerges from;
  * 3. the parts of authors' lists the batch's follows merge and its unfollows and deletions
- *    remove.
+ *    remove, but for the lists held whole in memory (`CompleteLists`: those of users created
+ *    while the graph was held), which planning keeps in step like the graph.
  *
  * Everything read here is written only by the shared phase of a step (the graph, the lists, the
  * `u` field of user hashes) or only rises (boundaries), and a step's shared phase always lands
@@ -23,17 +24,22 @@ import type { Entry } from './stepPlan.ts';
  */
 export class FollowGraphCache {
   private graph: MemoryFollowGraph | undefined;
+  private readonly lists: CompleteLists;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: TimelineKeys,
     private readonly cap: number,
     private readonly limit = 3_000_000,
-  ) {}
+    listLimit = 500_000,
+  ) {
+    this.lists = new CompleteLists(listLimit);
+  }
 
   /** Forgets everything: the next batch reloads what it needs. */
   drop(): void {
     this.graph = undefined;
+    this.lists.clear();
   }
 
   /** Loads what planning `events` reads. */
@@ -45,8 +51,10 @@ export class FollowGraphCache {
     const boundaries = new Map(
       homes.map((h, i) => [h, scores[i] == null ? null : Number(scores[i])]),
     );
-    const authors = new AuthorLists();
-    const needs = [...lists.authors(boundaries)];
+    this.lists.bound();
+    const authors = new AuthorLists(this.lists);
+    // Authors whose whole list is held need no load.
+    const needs = [...lists.authors(boundaries)].filter(([author]) => !this.lists.has(author));
     const replies = await Promise.all(
       needs.map(([author, need]) => {
         const key = this.keys.author(author);
@@ -78,6 +86,8 @@ export class FollowGraphCache {
   private async loadGraph(events: DecodedEvent[]): Promise<MemoryFollowGraph> {
     let graph = this.graph;
     if (!graph || graph.size() > this.limit) {
+      // The lists held were kept in step with this graph: they go with it.
+      this.lists.clear();
       graph = new MemoryFollowGraph();
       for (const id of await this.redis.smembers(this.keys.celebs)) graph.addCelebrity(id);
       this.graph = graph;

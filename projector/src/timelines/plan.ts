@@ -197,6 +197,7 @@ export class TimelinePlanner {
         const id = lower(event.data.userId);
         if (g.exists(id)) return;
         g.setExists(id, true);
+        this.inputs.authors.created(id);
         storeUser(ctx, id, event.data.username, event.data.displayName);
         return;
       }
@@ -216,6 +217,7 @@ export class TimelinePlanner {
         g.setExists(id, false);
         g.forget(id);
         deleteUser(ctx, id, followers, following);
+        this.inputs.authors.forget(id);
         return;
       }
       case 'Followed': {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  Cluster,
   encodeTweetBody,
   homeLayout,
   timelinePartition,
@@ -8,13 +9,11 @@ import {
   type TimelineKeys,
 } from '@tweeter/shared';
 import { CheckpointMovedError } from '../runtime/projection.ts';
+import { effectKeysPerCall, effectsScript, writeEffects } from './effectWrites.ts';
 import { EntryRecords, homeArguments, homeScript } from './homeScript.ts';
 import { encodeChunk } from './partitions/chunk.ts';
 import { settleAll, writeHomes, type HomeWriteOptions } from './partitions/homeWrites.ts';
 import { SharedEffects, type StepPlan } from './stepPlan.ts';
-
-/** Members per ZADD/SADD/ZREM/SREM of the shared effects. */
-const membersPerCommand = 500;
 
 /**
  * `meta` fields: `checkpoint`; `busy`, the end of the step being written; `wal` and `walTo`, the
@@ -46,6 +45,9 @@ local stored = redis.call('HGET', KEYS[1], 'checkpoint')
 if (stored or '') == ARGV[1] then redis.call('HSET', KEYS[1], 'live', '1') end
 `;
 
+/** Tweet bodies per MSET on one server. */
+const bodiesPerMset = 500;
+
 export type ScriptedRedis = RedisClient & {
   /** The home script for one home (a cluster: the key count is fixed, so calls route by key). */
   timelinesHome(
@@ -56,6 +58,10 @@ export type ScriptedRedis = RedisClient & {
   ): Promise<number>;
   /** The home script for many homes (one server), key count first. */
   timelinesHomes(numKeys: number, ...args: (string | Buffer)[]): Promise<number>;
+  /** The shared effects on `effectKeysPerCall` keys of one slot (a cluster). */
+  timelinesEffects(...args: (string | number | Buffer)[]): Promise<number>;
+  /** The shared effects on any keys (one server), key count first. */
+  timelinesEffectsMany(numKeys: number, ...args: (string | number | Buffer)[]): Promise<number>;
   timelinesMeta(meta: string, ...args: string[]): Promise<1 | [string]>;
   timelinesLive(meta: string, checkpoint: string): Promise<null>;
 };
@@ -68,6 +74,11 @@ export type ScriptedRedis = RedisClient & {
 export function defineTimelineScripts(redis: RedisClient): void {
   redis.defineCommand('timelinesHome', { lua: homeScript, numberOfKeys: 3 });
   redis.defineCommand('timelinesHomes', { lua: homeScript });
+  redis.defineCommand('timelinesEffects', {
+    lua: effectsScript,
+    numberOfKeys: effectKeysPerCall,
+  });
+  redis.defineCommand('timelinesEffectsMany', { lua: effectsScript });
   redis.defineCommand('timelinesMeta', { lua: metaScript, numberOfKeys: 1 });
   redis.defineCommand('timelinesLive', { lua: liveScript, numberOfKeys: 1 });
 }
@@ -83,8 +94,8 @@ export function defineTimelineScripts(redis: RedisClient): void {
  *    landed before a crash are not written twice;
  * 3. the shared effects are recorded in `meta` (`wal`, `walTo` = e): from here on the step is
  *    decided;
- * 4. the shared effects are sent: net effects per key and member, so they commute and can be
- *    sent again whole;
+ * 4. the shared effects are sent (effectWrites.ts): net effects per key and member, so they
+ *    commute and can be sent again whole;
  * 5. `checkpoint` = e, `busy` and `wal` removed.
  *
  * After a crash in 2, the batch is planned again from `c` against a graph and lists that step 4
@@ -123,6 +134,11 @@ export class StepWriter {
    */
   markLive(): void {
     this.live = true;
+  }
+
+  /** Whether the copy is live (readers trust it), as of `recover` or `markLive`. */
+  get isLive(): boolean {
+    return this.live;
   }
 
   private get homeWrites(): HomeWriteOptions {
@@ -200,9 +216,7 @@ export class StepWriter {
 
   private async writeHomes(step: StepPlan, position: Position): Promise<void> {
     const k = this.keys;
-    const bodies: Promise<unknown>[] = [];
-    for (const body of step.bodies.values())
-      bodies.push(this.redis.set(k.tweet(body.id), encodeTweetBody(body)));
+    const bodies = this.writeBodies(step);
     const options = this.homeWrites;
     const records = new EntryRecords();
     const streaming = options.streamLength > 0;
@@ -242,39 +256,31 @@ export class StepWriter {
     ]);
   }
 
-  private async writeEffects(effects: SharedEffects): Promise<void> {
-    const r = this.redis;
+  /**
+   * The step's tweet bodies: a SET each on a Redis Cluster (each body key is a slot of its own),
+   * MSETs of `bodiesPerMset` on one server.
+   */
+  private writeBodies(step: StepPlan): Promise<unknown>[] {
+    const k = this.keys;
     const writes: Promise<unknown>[] = [];
-    for (const key of effects.deleted) writes.push(r.del(key));
-    for (const [key, members] of effects.zsets) {
-      const adds: (string | number | Buffer)[] = [];
-      const rems: Buffer[] = [];
-      for (const [hex, score] of members)
-        if (score === null) rems.push(Buffer.from(hex, 'hex'));
-        else adds.push(score, Buffer.from(hex, 'hex'));
-      for (let i = 0; i < adds.length; i += 2 * membersPerCommand)
-        writes.push(r.zadd(key, ...adds.slice(i, i + 2 * membersPerCommand)));
-      for (let i = 0; i < rems.length; i += membersPerCommand)
-        writes.push(r.zrem(key, ...rems.slice(i, i + membersPerCommand)));
+    if (this.redis instanceof Cluster) {
+      for (const body of step.bodies.values())
+        writes.push(this.redis.set(k.tweet(body.id), encodeTweetBody(body)));
+      return writes;
     }
-    for (const [key, members] of effects.sets) {
-      const adds: string[] = [];
-      const rems: string[] = [];
-      for (const [member, present] of members) (present ? adds : rems).push(member);
-      for (let i = 0; i < adds.length; i += membersPerCommand)
-        writes.push(r.sadd(key, ...adds.slice(i, i + membersPerCommand)));
-      for (let i = 0; i < rems.length; i += membersPerCommand)
-        writes.push(r.srem(key, ...rems.slice(i, i + membersPerCommand)));
+    let pairs: string[] = [];
+    for (const body of step.bodies.values()) {
+      pairs.push(k.tweet(body.id), encodeTweetBody(body));
+      if (pairs.length >= 2 * bodiesPerMset) {
+        writes.push(this.redis.mset(...pairs));
+        pairs = [];
+      }
     }
-    for (const [key, fields] of effects.hashes) {
-      const sets: string[] = [];
-      const dels: string[] = [];
-      for (const [field, value] of fields)
-        if (value === null) dels.push(field);
-        else sets.push(field, value);
-      if (sets.length > 0) writes.push(r.hset(key, ...sets));
-      if (dels.length > 0) writes.push(r.hdel(key, ...dels));
-    }
-    await settleAll(writes);
+    if (pairs.length > 0) writes.push(this.redis.mset(...pairs));
+    return writes;
+  }
+
+  private writeEffects(effects: SharedEffects): Promise<void> {
+    return writeEffects(this.redis, effects);
   }
 }

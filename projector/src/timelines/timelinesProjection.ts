@@ -19,6 +19,10 @@ import { raiseListpackLimit } from './listpack.ts';
 import { StepWriter, type ScriptedRedis } from './stepWriter.ts';
 import { applyInSteps } from './steps.ts';
 
+/** Writes per step while the copy is live, and while it is being built (see `stepCommands`). */
+const liveStepCommands = 20_000;
+const catchUpStepCommands = 200_000;
+
 /** A fan-out partition as its keys say (`tweeter-admin status`). */
 export interface StoredPartition {
   partition: number;
@@ -42,7 +46,10 @@ export interface TimelinesOptions {
   logger: Logger;
   /** Home timeline cap (800). */
   cap?: number;
-  /** Writes per step: a batch above it is written in several steps, each with its checkpoint. */
+  /**
+   * Writes per step: a batch above it is written in several steps, each with its checkpoint
+   * (default: 20,000 while the copy is live, 200,000 while it is being built).
+   */
   maxCommandsPerStep?: number;
   /** Members of the cached follow graph above which the cache is dropped and reloaded on demand. */
   cacheLimit?: number;
@@ -192,7 +199,7 @@ export class TimelinesProjection implements CopiedProjection {
       await applyInSteps(events, upTo, from, {
         inputs: await this.graph.loadFor(events),
         plan: { fanoutMaxFollowers: this.options.fanoutMaxFollowers, cap: this.cap },
-        maxCommands: this.options.maxCommandsPerStep ?? 20_000,
+        maxCommands: this.options.maxCommandsPerStep ?? this.stepCommands(),
         writer: this.writer,
       });
     } catch (error) {
@@ -200,6 +207,15 @@ export class TimelinesProjection implements CopiedProjection {
       this.graph.drop();
       throw error;
     }
+  }
+
+  /**
+   * While the copy is live, a step stays small: readers wait for its checkpoint. While it is being
+   * built nobody reads it, and larger steps cost less per entry: fewer script calls (each home
+   * gets more entries per call) and fewer writes of the same shared keys.
+   */
+  private stepCommands(): number {
+    return this.writer.isLive ? liveStepCommands : catchUpStepCommands;
   }
 
   /**

@@ -1,0 +1,136 @@
+import { Cluster } from '@tweeter/shared';
+import { settleAll } from './partitions/homeWrites.ts';
+import type { SharedEffects } from './stepPlan.ts';
+import type { ScriptedRedis } from './stepWriter.ts';
+
+/**
+ * The script that sends a step's shared effects (SharedEffects: the net effect per key and
+ * member, so the order of keys does not matter and sending them again changes nothing). KEYS:
+ * keys of one hash slot on a Redis Cluster (a user's `{U}` keys; always `effectKeysPerCall`, the
+ * last ones repeated with nothing to do), any keys on one server; ARGV, per key: its header, a
+ * letter and a count per command it needs, in this order (`x1` delete, `z` ZADD pairs, `r` ZREM
+ * members, `s` SADD, `t` SREM, `h` HSET pairs, `i` HDEL fields; '' for none), then those
+ * commands' arguments in that order. The key is deleted first, then written: a step's writes to a key it
+ * deletes come after the deletion. Each command takes at most 500 members (Lua's unpack limit).
+ */
+export const effectsScript = `
+local commands = { x = 'DEL', z = 'ZADD', r = 'ZREM', s = 'SADD', t = 'SREM', h = 'HSET', i = 'HDEL' }
+local widths = { x = 0, z = 2, r = 1, s = 1, t = 1, h = 2, i = 1 }
+local a = 1
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local header = ARGV[a]
+  a = a + 1
+  for op, digits in string.gmatch(header, '(%a)(%d+)') do
+    local count, width = tonumber(digits), widths[op]
+    if width == 0 then
+      redis.call('DEL', key)
+    else
+      local i = 0
+      while i < count do
+        local n = math.min(500, count - i)
+        local args = {}
+        for j = 1, n * width do args[j] = ARGV[a + i * width + j - 1] end
+        redis.call(commands[op], key, unpack(args))
+        i = i + n
+      end
+      a = a + count * width
+    end
+  end
+end
+return #KEYS
+`;
+
+/** Keys per effects call on a cluster (a user's hash, list and both follow sets). */
+export const effectKeysPerCall = 4;
+
+/** Arguments per effects call on one server: many keys in one call, none too long for others. */
+const argsPerCall = 5000;
+
+/** One key's header and arguments for the effects script. */
+function keyArguments(effects: SharedEffects, key: string): (string | number | Buffer)[] {
+  const zadd: (number | Buffer)[] = [];
+  const zrem: Buffer[] = [];
+  for (const [hex, score] of effects.zsets.get(key) ?? [])
+    if (score === null) zrem.push(Buffer.from(hex, 'hex'));
+    else zadd.push(score, Buffer.from(hex, 'hex'));
+  const sadd: string[] = [];
+  const srem: string[] = [];
+  for (const [member, present] of effects.sets.get(key) ?? []) (present ? sadd : srem).push(member);
+  const hset: string[] = [];
+  const hdel: string[] = [];
+  for (const [field, value] of effects.hashes.get(key) ?? [])
+    if (value === null) hdel.push(field);
+    else hset.push(field, value);
+  const counts: [string, number][] = [
+    ['x', effects.deleted.has(key) ? 1 : 0],
+    ['z', zadd.length / 2],
+    ['r', zrem.length],
+    ['s', sadd.length],
+    ['t', srem.length],
+    ['h', hset.length / 2],
+    ['i', hdel.length],
+  ];
+  let header = '';
+  for (const [letter, count] of counts) if (count > 0) header += letter + String(count);
+  return [header, ...zadd, ...zrem, ...sadd, ...srem, ...hset, ...hdel];
+}
+
+/** The hash slot group of a key: its `{tag}` if it has one, else the key itself. */
+function slotGroup(key: string): string {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/**
+ * Sends the shared effects in as few script calls as the keys allow: on one server, bundles of
+ * any keys; on a Redis Cluster, one call per slot group (a user's keys together). Resolves when
+ * every call has answered; rejects with the first failure once none is left running.
+ */
+export async function writeEffects(redis: ScriptedRedis, effects: SharedEffects): Promise<void> {
+  const keys = new Set<string>([
+    ...effects.deleted,
+    ...effects.zsets.keys(),
+    ...effects.sets.keys(),
+    ...effects.hashes.keys(),
+  ]);
+  const writes: Promise<unknown>[] = [];
+  if (redis instanceof Cluster) {
+    const groups = new Map<string, string[]>();
+    for (const key of keys) {
+      const tag = slotGroup(key);
+      const group = groups.get(tag);
+      if (group) group.push(key);
+      else groups.set(tag, [key]);
+    }
+    for (const group of groups.values())
+      for (let i = 0; i < group.length; i += effectKeysPerCall) {
+        const callKeys = group.slice(i, i + effectKeysPerCall);
+        const args = callKeys.flatMap((key) => keyArguments(effects, key));
+        // The call names a fixed number of keys (it is routed by its first): the last key again,
+        // with nothing to do, fills the rest.
+        while (callKeys.length < effectKeysPerCall) {
+          callKeys.push(callKeys[callKeys.length - 1]!);
+          args.push('');
+        }
+        writes.push(redis.timelinesEffects(...callKeys, ...args));
+      }
+  } else {
+    let callKeys: string[] = [];
+    let args: (string | number | Buffer)[] = [];
+    const flush = () => {
+      if (callKeys.length === 0) return;
+      writes.push(redis.timelinesEffectsMany(callKeys.length, ...callKeys, ...args));
+      callKeys = [];
+      args = [];
+    };
+    for (const key of keys) {
+      callKeys.push(key);
+      for (const arg of keyArguments(effects, key)) args.push(arg);
+      if (args.length >= argsPerCall) flush();
+    }
+    flush();
+  }
+  await settleAll(writes);
+}
