@@ -47,6 +47,33 @@ describe.skipIf(!clusterNodes)('connectRedis on a Redis Cluster', () => {
       redis.disconnect();
     }
   });
+
+  it('rereads the slot map while ready, and never again once closed during a reread', async () => {
+    const redis = connectRedis({ url: testRedisUrl(), clusterNodes }, testRedisPrefix());
+    expect(redis).toBeInstanceOf(Cluster);
+    const cluster = redis as Cluster;
+    let rereads = 0;
+    cluster.on('refresh', () => rereads++);
+    await cluster.ping();
+    const atReady = rereads;
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    expect(rereads).toBeGreaterThanOrEqual(atReady + 2); // every 2 s
+    // Closed while a timed reread is under way: ioredis's own timer re-armed itself there.
+    const calls: number[] = [];
+    const reread = cluster.refreshSlotsCache.bind(cluster);
+    let closing: Promise<unknown> | undefined;
+    cluster.refreshSlotsCache = (callback) => {
+      calls.push(Date.now());
+      reread(callback);
+      closing ??= cluster.quit();
+    };
+    while (!closing) await new Promise((resolve) => setTimeout(resolve, 50));
+    await closing;
+    const closedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    expect(calls.filter((at) => at > closedAt)).toEqual([]);
+    expect(cluster.status).toBe('end');
+  });
 });
 
 if (!clusterNodes)

@@ -38,8 +38,8 @@ export function connectRedis(
   options: CreateRedisOptions = {},
 ): RedisClient {
   const { url, clusterNodes } = typeof servers === 'string' ? { url: servers } : servers;
-  if (clusterNodes && clusterNodes.length > 0)
-    return new Cluster(
+  if (clusterNodes && clusterNodes.length > 0) {
+    const cluster = new Cluster(
       clusterNodes.map((node) => {
         const at = node.lastIndexOf(':');
         return {
@@ -54,13 +54,39 @@ export function connectRedis(
         redisOptions: { maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2 },
         // Retry the cluster as a whole while no node answers (a restart, a failover), capped.
         clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
-        // Reread the slot map every 2 s: after a replica's promotion, a connection whose
-        // redirections were not followed (MOVED replies inside an auto-pipelined batch) would
-        // otherwise keep sending that master's slots to the dead node.
-        slotsRefreshInterval: 2000,
+        // The slot map is reread by refreshSlotMap below, not by ioredis's own timer: that one
+        // re-arms itself when a refresh is under way as the connection closes, and then keeps
+        // the process alive forever after quit().
+        slotsRefreshInterval: 0,
       },
     );
+    refreshSlotMap(cluster, slotsRefreshMs);
+    return cluster;
+  }
   return createRedis(url, prefix, options);
+}
+
+/** How often a cluster connection rereads the slot map. */
+const slotsRefreshMs = 2000;
+
+/**
+ * Rereads the slot map every `everyMs` while the connection is ready: after a replica's
+ * promotion, a connection whose redirections were not followed (MOVED replies inside an
+ * auto-pipelined batch) would otherwise keep sending that master's slots to the dead node. The
+ * timer runs from each time the connection is ready until it ends, and never keeps the process
+ * alive.
+ */
+function refreshSlotMap(cluster: Cluster, everyMs: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  cluster.on('ready', () => {
+    timer ??= setInterval(() => {
+      if (cluster.status === 'ready') cluster.refreshSlotsCache();
+    }, everyMs).unref();
+  });
+  cluster.on('end', () => {
+    clearInterval(timer);
+    timer = undefined;
+  });
 }
 
 /** A stream entry's fields (name, value, …, as XRANGE and XREAD return them) by name. */
