@@ -91,7 +91,10 @@ export class AuthorLists {
     return floor === null ? live : live.filter((e) => e.score >= floor);
   }
 
-  /** Every member ever known of the author in this batch (deleted ones included). */
+  /**
+   * Every member known of the author: of a loaded list, deleted ones included; of a list held
+   * whole, the live ones (a member deleted earlier had its body deleted with it).
+   */
   allMembers(authorId: string): Buffer[] {
     const seen = new Map<string, Buffer>();
     for (const e of (this.loaded.get(authorId) ?? this.complete?.get(authorId))?.values() ?? [])

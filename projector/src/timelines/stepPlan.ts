@@ -129,6 +129,19 @@ export class StepPlan {
   /** Commands the step will send (entries count one each): the caller splits batches by it. */
   weight = 0;
 
+  /** A post's entry for `home` at `position`: `add` of one entry, without its arrays. */
+  push(home: string, position: Position, entry: Entry): void {
+    const ops = this.opsOf(home);
+    const last = ops[ops.length - 1];
+    if (last?.kind === 'add' && !last.merge) {
+      last.entries.push(entry);
+      last.positions.push(position);
+      last.position = position;
+    } else
+      ops.push({ kind: 'add', position, entries: [entry], merge: false, positions: [position] });
+    this.weight += 1;
+  }
+
   /** Entries for `home` at `position`; consecutive pushes to one home are one operation. */
   add(home: string, position: Position, entries: Entry[], merge = false): void {
     const ops = this.opsOf(home);

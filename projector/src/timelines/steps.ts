@@ -1,6 +1,10 @@
 import type { DecodedEvent, Position } from '@tweeter/shared';
 import { TimelinePlanner, type PlanInputs, type PlanOptions } from './plan.ts';
+import type { StepPlan } from './stepPlan.ts';
 import type { StepWriter } from './stepWriter.ts';
+
+/** Events planned between two turns of the event loop while a step is being written. */
+const eventsPerTurn = 2000;
 
 /**
  * Applies a batch in steps of about `maxCommands` timeline writes, so that no single step holds
@@ -8,7 +12,11 @@ import type { StepWriter } from './stepWriter.ts';
  * carries its own checkpoint (its last event's position, the batch's `upTo` for the last step).
  * A step is written only after the previous one landed (its checkpoint is the next step's
  * `from`, and the next step's plan reads what it wrote to the shared keys through the planner's
- * memory, not Redis).
+ * memory, not Redis). So the next step is planned while the previous one is being written: the
+ * planner gives the event loop a turn every `eventsPerTurn` events, in which the writes go out
+ * and their replies come in, and Redis works while this process plans. At most two steps are
+ * held: the one being written and the one being planned. Once a write fails, nothing more is
+ * planned or written, and the failure is thrown.
  */
 export async function applyInSteps(
   events: DecodedEvent[],
@@ -23,13 +31,25 @@ export async function applyInSteps(
 ): Promise<void> {
   const planner = new TimelinePlanner(inputs, plan);
   let stepFrom = from;
-  for (let i = 0; i < events.length; i++) {
+  /** The step being written, if any (at most one: the next is planned meanwhile). */
+  let writing: Promise<void> | undefined;
+  let failed = false;
+  const write = async (step: StepPlan, position: Position) => {
+    await writing;
+    writing = writer.write(step, position, stepFrom);
+    writing.catch(() => {
+      failed = true;
+    });
+    stepFrom = position;
+  };
+  for (let i = 0; i < events.length && !failed; i++) {
     const event = events[i]!;
     planner.plan(event);
-    if (planner.step.weight >= maxCommands && i < events.length - 1) {
-      await writer.write(planner.nextStep(), event.position, stepFrom);
-      stepFrom = event.position;
-    }
+    if (planner.step.weight >= maxCommands && i < events.length - 1)
+      await write(planner.nextStep(), event.position);
+    else if (writing && i % eventsPerTurn === eventsPerTurn - 1)
+      await new Promise((resolve) => setImmediate(resolve));
   }
-  await writer.write(planner.nextStep(), upTo, stepFrom);
+  if (!failed) await write(planner.nextStep(), upTo);
+  await writing;
 }

@@ -7,5 +7,5 @@ import type { RuleContext } from './rule.ts';
  * trimmed (`trimHome`). Consecutive pushes to one home are one operation.
  */
 export function pushToHome(ctx: RuleContext, home: string, entry: Entry): void {
-  ctx.plan.add(home, ctx.position, [entry]);
+  ctx.plan.push(home, ctx.position, entry);
 }
