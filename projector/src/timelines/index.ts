@@ -10,7 +10,7 @@ import { TimelinesProjection } from './timelinesProjection.ts';
 /** `timelines`: home timelines, author lists and the follow graph in Redis, one key version per copy. */
 export const timelines = defineProjection({
   name: 'timelines',
-  catchUpBatchSize: 50_000,
+  catchUpBatchSize: 100_000,
   copies: {
     default: defaultTimelinesVersion,
     rebuildName: (stamp) => `v${stamp}`,

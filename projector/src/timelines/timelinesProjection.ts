@@ -21,7 +21,7 @@ import { applyInSteps } from './steps.ts';
 
 /** Writes per step while the copy is live, and while it is being built (see `stepCommands`). */
 const liveStepCommands = 20_000;
-const catchUpStepCommands = 200_000;
+const catchUpStepCommands = 1_000_000;
 
 /** A fan-out partition as its keys say (`tweeter-admin status`). */
 export interface StoredPartition {
@@ -48,7 +48,7 @@ export interface TimelinesOptions {
   cap?: number;
   /**
    * Writes per step: a batch above it is written in several steps, each with its checkpoint
-   * (default: 20,000 while the copy is live, 200,000 while it is being built).
+   * (default: 20,000 while the copy is live, 1,000,000 while it is being built).
    */
   maxCommandsPerStep?: number;
   /** Members of the cached follow graph above which the cache is dropped and reloaded on demand. */
