@@ -37,15 +37,25 @@ export const knob = (name: string, fallback: number): number => {
   return v ? Number(v) : fallback;
 };
 
+/** Sections a section needs run before it (the live posting needs both replays done). */
+const needs: Record<string, string[]> = {
+  'post-to-timeline': ['replay-read-model', 'replay-timelines'],
+  'timeline-entry-bytes': ['replay-timelines'],
+};
+
 /**
  * Whether BENCH_SECTIONS (a comma-separated list of figure names, e.g. `replay-timelines`) selects
- * the section `name` (its figure name, then its target in brackets); unset: every section.
+ * the section `name` (its figure name, then its target in brackets), itself or as a section that
+ * a selected one needs; unset: every section.
  */
 function selected(name: string): boolean {
   const list = process.env.BENCH_SECTIONS;
   if (!list) return true;
   const figure = name.replace(/ \(.*$/, '');
-  return list.split(',').some((s) => s.trim() === figure);
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .some((s) => s === figure || (needs[s] ?? []).includes(figure));
 }
 
 /**
