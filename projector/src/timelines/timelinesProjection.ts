@@ -212,10 +212,14 @@ export class TimelinesProjection implements CopiedProjection {
   /**
    * While the copy is live, a step stays small: readers wait for its checkpoint. While it is being
    * built nobody reads it, and larger steps cost less per entry: fewer script calls (each home
-   * gets more entries per call) and fewer writes of the same shared keys.
+   * gets more entries per call) and fewer writes of the same shared keys; but for a copy whose
+   * homes are written by fan-out partitions.
    */
   private stepCommands(): number {
-    return this.writer.isLive ? liveStepCommands : catchUpStepCommands;
+    // With fan-out partitions each step is one chunk per partition, which its applier writes in
+    // one go: a large chunk would hold up the partition's homes (and what follows) for seconds.
+    const chunked = this.writer.partitionCount > 0 && !this.options.inline;
+    return this.writer.isLive || chunked ? liveStepCommands : catchUpStepCommands;
   }
 
   /**
