@@ -15,6 +15,17 @@ const hexes = (members: Buffer[]) => members.map((m) => m.toString('hex')).sort(
 const alice = 'a0000000-0000-7000-8000-000000000001';
 const bob = 'b0000000-0000-7000-8000-000000000002';
 
+/** A cache of `limit` entries in which alice and bob were created and alice posted twice. */
+function aliceWithTwo(limit: number): { complete: CompleteLists; lists: AuthorLists } {
+  const complete = new CompleteLists(limit);
+  const lists = new AuthorLists(complete);
+  lists.created(alice);
+  lists.created(bob);
+  lists.post(alice, entry(1, 1));
+  lists.post(alice, entry(2, 2));
+  return { complete, lists };
+}
+
 describe('AuthorLists with CompleteLists', () => {
   // Batch 1 creates alice, who posts four tweets (two with the same score) and deletes one.
   const e1 = entry(100, 1);
@@ -80,12 +91,7 @@ describe('AuthorLists with CompleteLists', () => {
   });
 
   it('clears everything once it holds more entries than its limit', () => {
-    const complete = new CompleteLists(3);
-    const lists = new AuthorLists(complete);
-    lists.created(alice);
-    lists.created(bob);
-    lists.post(alice, entry(1, 1));
-    lists.post(alice, entry(2, 2));
+    const { complete, lists } = aliceWithTwo(3);
     lists.post(bob, entry(3, 3));
     // At the limit: kept.
     complete.bound();
@@ -107,12 +113,7 @@ describe('AuthorLists with CompleteLists', () => {
   });
 
   it('counts a forgotten list’s entries out of the limit', () => {
-    const complete = new CompleteLists(2);
-    const lists = new AuthorLists(complete);
-    lists.created(alice);
-    lists.created(bob);
-    lists.post(alice, entry(1, 1));
-    lists.post(alice, entry(2, 2));
+    const { complete, lists } = aliceWithTwo(2);
     lists.forget(alice);
     lists.post(bob, entry(3, 3));
     lists.post(bob, entry(4, 4));
