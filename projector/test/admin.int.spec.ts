@@ -72,6 +72,14 @@ describe('refusals: one readable line and a non-zero exit', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a batch size that is not a whole number above 0', async () => {
+    const r = await runCli(['replay', 'timelines', '--batch-size', '0'], env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("option '--batch-size <events>' argument '0' is invalid");
+    expect(r.stderr).toContain('a whole number above 0');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('a destructive command without --yes and without a terminal', async () => {
     const r = await runCli(['reset', 'read-model'], env);
     expect(r.code).toBe(1);
@@ -122,7 +130,7 @@ describe('without a projector', () => {
   });
 
   it('replay, killed with SIGKILL, resumes from its checkpoint and ends identical to the log', async () => {
-    const cli = startCli(['replay', 'timelines', '--json'], env);
+    const cli = startCli(['replay', 'timelines', '--json', '--batch-size', '2000'], env);
     const meta = timelineKeys('v1').meta;
     // Kill it once its first batch is committed (a checkpoint exists) and well before the head.
     let killedAt: string | null = null;
@@ -153,7 +161,10 @@ describe('without a projector', () => {
 
   it('replay stopped by Ctrl-C exits 130 after a batch, leaves the copy not live, and resumes', async () => {
     const meta = timelineKeys('v1').meta;
-    const cli = startCli(['replay', 'timelines', '--from-start', '--yes'], env);
+    const cli = startCli(
+      ['replay', 'timelines', '--from-start', '--yes', '--batch-size', '2000'],
+      env,
+    );
     // Interrupt once the first batch of the new replay is committed.
     for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
       const checkpoint = await redis.hget(meta, 'checkpoint');

@@ -25,6 +25,12 @@ const projectionArg = (value: string): ProjectionName => {
 /** The projections with copies: what `rebuild` and `verify` work on. */
 const copiedNames = copiedProjections.map((p) => p.name);
 
+const positiveInteger = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number above 0');
+  return n;
+};
+
 const projectionOrAll = (value: string): ProjectionName | 'all' =>
   value === 'all' ? 'all' : projectionArg(value);
 
@@ -114,10 +120,15 @@ program
   .option('-y, --yes', 'do not ask for confirmation')
   .option('--from-start', 'reset a stopped copy first (destructive) instead of continuing')
   .option('--json', 'print the final figure of each projection as one JSON line')
+  .option(
+    '--batch-size <events>',
+    "events per batch, each committed with its checkpoint (default: the projection's catch-up batch)",
+    positiveInteger,
+  )
   .action(
     (
       target: ProjectionName | 'all',
-      opts: { yes?: boolean; json?: boolean; fromStart?: boolean },
+      opts: { yes?: boolean; json?: boolean; fromStart?: boolean; batchSize?: number },
     ) =>
       withContext(async (ctx) => {
         const names = target === 'all' ? projectionNames : [target];

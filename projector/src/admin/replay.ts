@@ -14,6 +14,8 @@ export interface ReplayOptions {
   json?: boolean;
   /** Reset a stopped copy first instead of continuing from its checkpoint. */
   fromStart?: boolean;
+  /** Events per batch (default: the projection's catch-up batch): each commits a checkpoint. */
+  batchSize?: number;
   /** Stops a foreground replay between batches (Ctrl-C); it resumes from its checkpoint later. */
   signal?: AbortSignal;
   /** How often a followed projector's checkpoint is polled. */
@@ -72,7 +74,7 @@ export async function replayProjection(
     let result;
     try {
       result = await catchUp(projection, ctx.eventStore, {
-        batchSize: declarationOf(name).catchUpBatchSize,
+        batchSize: options.batchSize ?? declarationOf(name).catchUpBatchSize,
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (applied) => progress.update(applied, Math.max(total, applied)),
       });
