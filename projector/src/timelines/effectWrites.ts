@@ -10,8 +10,9 @@ import type { ScriptedRedis } from './stepWriter.ts';
  * last ones repeated with nothing to do), any keys on one server; ARGV, per key: its header, a
  * letter and a count per command it needs, in this order (`x1` delete, `z` ZADD pairs, `r` ZREM
  * members, `s` SADD, `t` SREM, `h` HSET pairs, `i` HDEL fields; '' for none), then those
- * commands' arguments in that order. The key is deleted first, then written: a step's writes to a key it
- * deletes come after the deletion. Each command takes at most 500 members (Lua's unpack limit).
+ * commands' arguments in that order. The key is deleted first, then written: a step's writes to
+ * a key it deletes come after the deletion. Each command takes at most 500 members (Lua's unpack
+ * limit).
  */
 export const effectsScript = `
 local commands = { x = 'DEL', z = 'ZADD', r = 'ZREM', s = 'SADD', t = 'SREM', h = 'HSET', i = 'HDEL' }

@@ -129,7 +129,7 @@ export class StepPlan {
   /** Commands the step will send (entries count one each): the caller splits batches by it. */
   weight = 0;
 
-  /** A post's entry for `home` at `position`: `add` of one entry, without its arrays. */
+  /** A post's entry for `home` at `position`; consecutive pushes to one home are one operation. */
   push(home: string, position: Position, entry: Entry): void {
     const ops = this.opsOf(home);
     const last = ops[ops.length - 1];
@@ -142,16 +142,9 @@ export class StepPlan {
     this.weight += 1;
   }
 
-  /** Entries for `home` at `position`; consecutive pushes to one home are one operation. */
-  add(home: string, position: Position, entries: Entry[], merge = false): void {
-    const ops = this.opsOf(home);
-    const last = ops[ops.length - 1];
-    const positions = merge ? [] : entries.map(() => position);
-    if (!merge && last?.kind === 'add' && !last.merge) {
-      last.entries.push(...entries);
-      last.positions.push(...positions);
-      last.position = position;
-    } else ops.push({ kind: 'add', position, entries, merge, positions });
+  /** A follow's merge of `entries` into `home` at `position`: an operation of its own. */
+  merge(home: string, position: Position, entries: Entry[]): void {
+    this.opsOf(home).push({ kind: 'add', position, entries, merge: true, positions: [] });
     this.weight += entries.length;
   }
 

@@ -166,7 +166,7 @@ export class StepWriter {
     const recorded = effects.size > 0;
     if (recorded) {
       await this.meta(from, ['wal', effects.encode(), 'walTo', position]);
-      await this.writeEffects(effects);
+      await writeEffects(this.redis, effects);
     }
     await this.meta(from, ['checkpoint', position], ['busy', 'wal', 'walTo']);
     for (const ops of step.homes.values())
@@ -191,7 +191,7 @@ export class StepWriter {
     // A copy keeps the partition count it was created with, until it is rebuilt.
     this.partitions = checkpoint == null ? this.newCopyPartitions : Number(partitions ?? 0);
     if (wal == null || walTo == null) return false;
-    await this.writeEffects(SharedEffects.decode(wal));
+    await writeEffects(this.redis, SharedEffects.decode(wal));
     await this.meta(
       (checkpoint ?? null) as Position | null,
       ['checkpoint', walTo],
@@ -278,9 +278,5 @@ export class StepWriter {
     }
     if (pairs.length > 0) writes.push(this.redis.mset(...pairs));
     return writes;
-  }
-
-  private writeEffects(effects: SharedEffects): Promise<void> {
-    return writeEffects(this.redis, effects);
   }
 }

@@ -18,5 +18,5 @@ export function mergeIntoHome(
   ctx.plan.weigh(2);
   if (!merge) return;
   const entries = ctx.authors.newest(followeeId, ctx.cap);
-  if (entries.length > 0) ctx.plan.add(followerId, ctx.position, entries, true);
+  if (entries.length > 0) ctx.plan.merge(followerId, ctx.position, entries);
 }
