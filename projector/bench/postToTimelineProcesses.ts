@@ -9,6 +9,13 @@
  *
  * Baseline: the bare client's p99 measured by the in-process post-to-timeline section of the same
  * run (the same authors' homes, one pipeline of ZADD + trim per post).
+ *
+ * `split` says where a post's time went, in wall-clock ms: `append` (the append answered),
+ * `publish` (until the last partition's chunk of it was added to its stream: the planner read the
+ * log, planned and published the step), `apply` (until that chunk's applier moved the partition
+ * on: its homes written), `seen` (until this poller saw it). The chunk times are those of the
+ * last chunk each partition took when the poll saw the post done: exact while posts do not
+ * overlap, an upper bound of the post's own when they do.
  */
 import { comparePositions, timelineKeys, type EventStore, type Position } from '@tweeter/shared';
 import { freePort, testNatsPrefix, testNatsUrl } from '@tweeter/shared/testing';
@@ -41,6 +48,13 @@ export interface ProcessesOptions {
 }
 
 const timeoutMs = 15_000;
+
+/** A post waiting for every partition; `chunks`: when the poll saw it, see `split` above. */
+interface Waiting {
+  position: Position;
+  done: (at: number) => void;
+  chunks?: { published: number; applied: number; seen: number };
+}
 const now = () => performance.now();
 const timelinesOf = (s: RunnerStatus[] | null) => s?.find((p) => p.name === 'timelines');
 const held = (s: RunnerStatus[] | null) =>
@@ -68,23 +82,31 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
   const processes: ProjectorProcess[] = [];
   const liveLog = new LogBuilder(Math.max(Date.now(), o.clockAfter + 120_000));
   // Every partition's checkpoint, polled by one loop for all the posts waiting on it.
-  const waiting = new Set<{ position: Position; done: (at: number) => void }>();
+  const waiting = new Set<Waiting>();
   let polling = true;
   const poller = (async () => {
     while (polling) {
       if (waiting.size > 0) {
-        const checkpoints = await Promise.all(
+        const fields = await Promise.all(
           Array.from({ length: o.partitions }, (_, p) =>
-            redis.hget(`${prefix}${keys.partition(p)}`, 'checkpoint'),
+            redis.hmget(`${prefix}${keys.partition(p)}`, 'checkpoint', 'lastId', 'at'),
           ),
         );
         const at = now();
+        const checkpoints = fields.map(([checkpoint]) => checkpoint);
+        const chunks = {
+          // A stream entry's id starts with the time it was added; `at` is set by the applier.
+          published: Math.max(...fields.map(([, id]) => Number((id ?? '0').split('-')[0]))),
+          applied: Math.max(...fields.map(([, , applied]) => Number(applied ?? 0))),
+          seen: Date.now(),
+        };
         const least = checkpoints.some((c) => c === null)
           ? null
           : (checkpoints.reduce((a, b) => (a! < b! ? a : b)) as Position);
         for (const w of waiting)
           if (least !== null && comparePositions(least, w.position) >= 0) {
             waiting.delete(w);
+            w.chunks = chunks;
             w.done(at);
           }
       }
@@ -116,14 +138,23 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
       liveLog.now = Math.max(liveLog.now, Date.now());
       liveLog.tweetPosted(author.id);
       const t0 = now();
+      const sent = Date.now();
       const position = (await appendAll(o.store, liveLog.take(), 1))!;
-      let wait: { position: Position; done: (at: number) => void } | undefined;
+      const appended = Date.now();
+      let wait: Waiting | undefined;
       const at = await Promise.race([
         new Promise<number>((done) => waiting.add((wait = { position, done }))),
         sleep(timeoutMs).then(() => undefined),
       ]);
       if (wait) waiting.delete(wait);
+      const chunks = wait?.chunks;
       return {
+        split: chunks && {
+          append: appended - sent,
+          publish: chunks.published - appended,
+          apply: chunks.applied - chunks.published,
+          seen: chunks.seen - chunks.applied,
+        },
         followers: author.followers.length,
         latency: at === undefined ? timeoutMs : at - t0,
         timedOut: at === undefined,
@@ -148,6 +179,12 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
       await postRound(o.authors.length); // warm-up: each author's followers loaded once
       const samples = await postRound(o.posts);
       const ours = p50p99(samples.map((s) => s.latency));
+      const split = Object.fromEntries(
+        (['append', 'publish', 'apply', 'seen'] as const).map((part) => [
+          part,
+          p50p99(samples.flatMap((s) => (s.split ? [s.split[part]] : []))),
+        ]),
+      );
       const shares = await Promise.all(processes.map(async (p) => held(await p.status())));
       const tiers = [...new Set(o.authors.map((a) => a.followers.length))].sort((a, b) => a - b);
       print({
@@ -165,6 +202,7 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
         ratio: ratio(ours.p99, o.baseline?.p99),
         target: 1.5,
         targetMs: 100,
+        split,
         tweets: samples.length,
         timedOut: samples.filter((s) => s.timedOut).length,
         postsPerSecond: o.postsPerSecond,

@@ -22,7 +22,8 @@
  * BENCH_POSTS_PER_SECOND (default: BENCH_LOAD_SHARE, 0.4, of the copy's replay rate in fan-out
  * entries per second), BENCH_ROUNDS (4) the live posting, then BENCH_SOLO_POSTS (12) at
  * BENCH_SOLO_POSTS_PER_SECOND (2) by the largest authors alone; BENCH_ZADD_OPS (500,000);
- * TEST_REDIS_CLUSTER_NODES / REDIS_CLUSTER_NODES the cluster (`none`: single server only).
+ * TEST_REDIS_CLUSTER_NODES / REDIS_CLUSTER_NODES the cluster (`none`: single server only);
+ * BENCH_TARGETS (`single,cluster`) the setups measured; BENCH_SECTIONS the sections (report.ts).
  */
 import os from 'node:os';
 import { pino } from 'pino';
@@ -82,9 +83,18 @@ const prefix = `bench:${uniqueTag()}:`;
 
 const single: RedisTarget = { label: 'single', servers: { url: redisUrl } };
 const clusterNodes = await findCluster();
-const targets: RedisTarget[] = clusterNodes
-  ? [single, { label: 'cluster', servers: { url: redisUrl, clusterNodes }, nodes: clusterNodes }]
-  : [single];
+/** BENCH_TARGETS (`single,cluster`, the default) picks the Redis setups measured. */
+const chosenTargets = (process.env.BENCH_TARGETS ?? 'single,cluster')
+  .split(',')
+  .map((t) => t.trim());
+const cluster: RedisTarget | undefined = clusterNodes && {
+  label: 'cluster',
+  servers: { url: redisUrl, clusterNodes },
+  nodes: clusterNodes,
+};
+const targets = (cluster ? [single, cluster] : [single]).filter((t) =>
+  chosenTargets.includes(t.label),
+);
 if (!clusterNodes) note('no Redis Cluster: the cluster figures are skipped');
 
 const database = await createTestDatabase();
@@ -145,8 +155,10 @@ try {
       .map((e) => (e.data as { userId: string }).userId),
   );
   const live = built.users.filter((u) => !deleted.has(u));
-  const sample = (n: number) => {
+  /** `n` distinct live users at random (all of them, when there are fewer). */
+  const sample = (wanted: number) => {
     const pool = [...live];
+    const n = Math.min(wanted, pool.length);
     for (let i = 0; i < n; i++) {
       const j = i + Math.floor(random() * (pool.length - i));
       [pool[i], pool[j]] = [pool[j]!, pool[i]!];
