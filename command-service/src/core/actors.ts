@@ -1,9 +1,12 @@
 import {
   readUserStreamEnds,
+  tokenGrantOf,
   userStreamId,
   type EventStore,
   type RecordedEvent,
 } from '@tweeter/shared';
+import { LRUCache } from 'lru-cache';
+import { readWholeStream } from './commandHandling.ts';
 
 /** Who is acting, as the token check and the commands see it. */
 export interface ActingUser {
@@ -23,23 +26,22 @@ export type ActorState =
   | { status: 'none' };
 
 /**
- * Folds events of a user's stream onto what was known: its ends (first and last event) when
- * nothing was, or the events after the known revision. Only UserCreated (the token) and
- * UserDeleted (its end) change who acts; every other event (profile changes, tweets) only moves
- * the revision.
+ * Folds events of `userId`'s stream onto what was known: its ends (first and last event) when
+ * nothing was, or the events after the known revision. Only UserCreated (the token it grants, by
+ * the shared rule) and UserDeleted (its end) change who acts; every other event (profile changes,
+ * tweets) only moves the revision.
  */
-export function evolveActor(known: ActorState, events: readonly RecordedEvent[]): ActorState {
+export function evolveActor(
+  userId: string,
+  known: ActorState,
+  events: readonly RecordedEvent[],
+): ActorState {
   let state = known;
   for (const event of events) {
     if (state.status === 'deleted') return state;
-    const data = event.data as { userId?: unknown; username?: unknown; tokenHash?: unknown };
-    if (
-      event.type === 'UserCreated' &&
-      typeof data.userId === 'string' &&
-      typeof data.username === 'string' &&
-      typeof data.tokenHash === 'string'
-    ) {
-      const user = { id: data.userId, username: data.username, tokenHash: data.tokenHash };
+    const grant = event.type === 'UserCreated' ? tokenGrantOf(userId, [event]) : null;
+    if (grant !== null) {
+      const user = { id: grant.id, username: grant.username, tokenHash: grant.tokenHash };
       state = { status: 'active', user, revision: event.revision };
     } else if (event.type === 'UserDeleted') {
       state = { status: 'deleted' };
@@ -61,20 +63,19 @@ export function evolveActor(known: ActorState, events: readonly RecordedEvent[])
  * Bounded: the least recently used users are forgotten beyond `capacity`.
  */
 export class ActorStates {
-  private readonly known = new Map<string, ActorState>();
+  private readonly known: LRUCache<string, ActorState>;
   private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly eventStore: Pick<EventStore, 'readStream'>,
-    private readonly capacity = 100_000,
-  ) {}
+    capacity = 100_000,
+  ) {
+    this.known = new LRUCache({ max: capacity });
+  }
 
   /** The state as cached (possibly behind the stream), or read when not cached. */
   async cached(userId: string): Promise<ActorState> {
-    const known = this.known.get(userId);
-    if (known === undefined) return this.current(userId);
-    this.keep(userId, known);
-    return known;
+    return this.known.get(userId) ?? this.current(userId);
   }
 
   /** The state as the stream holds it now. */
@@ -84,21 +85,18 @@ export class ActorStates {
     if (known?.status === 'deleted') {
       state = known;
     } else if (known?.status === 'active') {
-      state = known;
-      for (let page: RecordedEvent[] = []; ;) {
-        const fromRevision = state.status === 'active' ? state.revision + 1n : 0n;
-        page = await this.eventStore.readStream(userStreamId(userId), {
-          fromRevision,
-          maxCount: 1000,
-        });
-        state = evolveActor(state, page);
-        if (page.length < 1000 || state.status !== 'active') break;
-      }
+      const after = { fromRevision: known.revision + 1n };
+      state = evolveActor(
+        userId,
+        known,
+        await readWholeStream(this.eventStore, userStreamId(userId), after),
+      );
     } else {
-      state = evolveActor({ status: 'none' }, await readUserStreamEnds(this.eventStore, userId));
+      const ends = await readUserStreamEnds(this.eventStore, userId);
+      state = evolveActor(userId, { status: 'none' }, ends);
     }
     if (state.status === 'none') this.known.delete(userId);
-    else this.keep(userId, state);
+    else this.known.set(userId, state);
     return state;
   }
 
@@ -106,7 +104,7 @@ export class ActorStates {
   advance(userId: string, revision: bigint): void {
     const known = this.known.get(userId);
     if (known?.status === 'active' && known.revision < revision)
-      this.keep(userId, { ...known, revision });
+      this.known.set(userId, { ...known, revision });
   }
 
   /** After an append whose outcome is unknown (a timeout): read again next time. */
@@ -130,14 +128,5 @@ export class ActorStates {
       if (this.turns.get(userId) === settled) this.turns.delete(userId);
     });
     return mine;
-  }
-
-  private keep(userId: string, state: ActorState): void {
-    this.known.delete(userId);
-    this.known.set(userId, state);
-    if (this.known.size > this.capacity) {
-      const oldest = this.known.keys().next().value;
-      if (oldest !== undefined) this.known.delete(oldest);
-    }
   }
 }

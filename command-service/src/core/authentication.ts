@@ -5,8 +5,6 @@ import type { ActingUser, ActorStates } from './actors.ts';
 /** The authenticated caller, as the decisions about its request see it. */
 export interface Actor {
   user: ActingUser;
-  /** The revision of the user's stream the check read (or had cached). */
-  revision: bigint;
 }
 
 /**
@@ -26,7 +24,7 @@ export function authenticate(actors: ActorStates, freshness: 'cached' | 'current
     const state = await (freshness === 'cached' ? actors.cached(userId) : actors.current(userId));
     if (state.status !== 'active' || !tokenMatchesHash(token, state.user.tokenHash))
       throw unauthorized('The bearer token is not valid');
-    (res.locals as { actor?: Actor }).actor = { user: state.user, revision: state.revision };
+    (res.locals as { actor?: Actor }).actor = { user: state.user };
     next();
   };
 }

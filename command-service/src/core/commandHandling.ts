@@ -33,16 +33,19 @@ export interface StreamState<S> {
 /** A stream that does not exist yet, as an attempt presumes it. */
 const newStream = <S>(state: S): StreamState<S> => ({ state, expectedRevision: 'no_stream' });
 
-/** Every event of a stream in revision order, read a page at a time (a user's holds its tweets). */
+/**
+ * Every event of a stream from `fromRevision` (default: its start) in revision order, read a page
+ * at a time (a user's stream holds its tweets).
+ */
 export async function readWholeStream(
   eventStore: Pick<EventStore, 'readStream'>,
   streamId: string,
-  pageSize = 10_000,
+  { fromRevision = 0n, pageSize = 10_000 }: { fromRevision?: bigint; pageSize?: number } = {},
 ): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for (;;) {
-    const fromRevision = (events.at(-1)?.revision ?? -1n) + 1n;
-    const page = await eventStore.readStream(streamId, { fromRevision, maxCount: pageSize });
+    const from = events.length === 0 ? fromRevision : events.at(-1)!.revision + 1n;
+    const page = await eventStore.readStream(streamId, { fromRevision: from, maxCount: pageSize });
     events.push(...page);
     if (page.length < pageSize) return events;
   }

@@ -5,7 +5,12 @@ import {
   type Position,
   type RecordedEvent,
 } from '@tweeter/shared';
-import { tweetAuthorRecordedSchema, tweetFoldOf, type TweetState } from '../domain/tweets/tweet.ts';
+import {
+  tweetAuthorRecordedSchema,
+  tweetFoldOf,
+  type TweetAuthorRecorded,
+  type TweetState,
+} from '../domain/tweets/tweet.ts';
 import { foldEvents, scanBackwards, type StreamState } from './commandHandling.ts';
 import { toNewEvents } from './events.ts';
 import { tweetStreamId } from './streams.ts';
@@ -41,7 +46,7 @@ export async function recordTweetAuthor(
   metadata: EventMetadata,
   eventId: string,
 ): Promise<void> {
-  const event = { type: 'TweetAuthorRecorded', data: tweet };
+  const event: TweetAuthorRecorded = { type: 'TweetAuthorRecorded', data: tweet };
   await eventStore.append(
     tweetStreamId(tweet.tweetId),
     toNewEvents([event], metadata, () => eventId),

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { EventStore, RecordedEvent } from '../eventStore/port.ts';
 import { unauthorized } from '../http/problems.ts';
 import { bearerToken, tokenMatchesHash, userIdOfToken } from './tokens.ts';
@@ -82,26 +83,9 @@ export async function readUserStreamEnds(
  * The first events of user streams, which never change once written: a checker that keeps them
  * reads only a stream's newest event per check. Bounded: the least recently used go first.
  */
-export class FirstEvents {
-  private readonly events = new Map<string, RecordedEvent>();
-
-  constructor(private readonly capacity = 100_000) {}
-
-  get(userId: string): RecordedEvent | undefined {
-    const event = this.events.get(userId);
-    if (event !== undefined) {
-      this.events.delete(userId);
-      this.events.set(userId, event);
-    }
-    return event;
-  }
-
-  set(userId: string, event: RecordedEvent): void {
-    this.events.set(userId, event);
-    if (this.events.size > this.capacity) {
-      const oldest = this.events.keys().next().value;
-      if (oldest !== undefined) this.events.delete(oldest);
-    }
+export class FirstEvents extends LRUCache<string, RecordedEvent> {
+  constructor(capacity = 100_000) {
+    super({ max: capacity });
   }
 }
 
@@ -135,12 +119,13 @@ export async function verifyToken<E extends UserStreamEvent>(
 }
 
 /** Reads the ends of a user's stream from the store (the first events kept in `firstEvents`). */
-export const storeReader = (
-  eventStore: Pick<EventStore, 'readStream'>,
-  firstEvents?: FirstEvents,
-): UserStreamReader<RecordedEvent> => {
-  return (userId) => readUserStreamEnds(eventStore, userId, firstEvents);
-};
+export const storeReader =
+  (
+    eventStore: Pick<EventStore, 'readStream'>,
+    firstEvents?: FirstEvents,
+  ): UserStreamReader<RecordedEvent> =>
+  (userId) =>
+    readUserStreamEnds(eventStore, userId, firstEvents);
 
 /** The rule against the event store itself: the user a token belongs to now, or null. */
 export async function verifyUserToken(

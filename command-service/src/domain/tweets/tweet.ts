@@ -13,17 +13,17 @@ export type TweetEvent = EventOfType<'TweetPosted'> | EventOfType<'TweetDeleted'
  * TweetPosted and TweetDeleted in the tweet's own stream instead. Not part of the public
  * catalogue; projections skip it.
  */
+export const tweetAuthorRecordedSchema = z.object({ tweetId: z.uuid(), authorId: z.uuid() });
+
 export type TweetAuthorRecorded = {
   type: 'TweetAuthorRecorded';
-  data: { tweetId: string; authorId: string };
+  data: z.infer<typeof tweetAuthorRecordedSchema>;
 };
 
 export const tweetEventSchemas: EventSchemas<TweetEvent> = {
   TweetPosted: eventDataSchemas.TweetPosted,
   TweetDeleted: eventDataSchemas.TweetDeleted,
 };
-
-export const tweetAuthorRecordedSchema = z.object({ tweetId: z.uuid(), authorId: z.uuid() });
 
 export type TweetStatus =
   | { status: 'none' }
