@@ -3,12 +3,19 @@
 // again after an exponential back-off (100 ms, doubling up to 15 s, reset once it has stayed up
 // 30 s), and the others keep serving meanwhile; Ctrl-C (or SIGTERM) stops them all.
 
+/**
+ * The projector's young generation: a rebuild allocates a batch's events and plans faster than
+ * V8's default 16 MB semi-spaces let them die, and its collector's copying was a fifth of the
+ * replay's CPU (docs/operations.md, Memory).
+ */
+const projectorNodeArgs = '--max-semi-space-size=64';
+
 /** One compiled service as a pm2 app; `env` comes on top of the environment pm2 was given. */
-const nodeApp = (name, script, env = {}) => ({
+const nodeApp = (name, script, env = {}, nodeArgs = '') => ({
   name,
   script,
   cwd: `${__dirname}/..`,
-  node_args: '--enable-source-maps',
+  node_args: `--enable-source-maps ${nodeArgs}`.trim(),
   exec_mode: 'fork',
   autorestart: true,
   exp_backoff_restart_delay: 100,
@@ -37,10 +44,13 @@ const projectors = (env = process.env) => {
   const base = Number.parseInt(env.PROJECTOR_PORT ?? '3003', 10);
   return Array.from({ length: count }, (_, i) =>
     i === 0
-      ? nodeApp('projector', services.projector)
-      : nodeApp(`projector-${i + 1}`, services.projector, {
-          PROJECTOR_PORT: String(base + 100 * i),
-        }),
+      ? nodeApp('projector', services.projector, {}, projectorNodeArgs)
+      : nodeApp(
+          `projector-${i + 1}`,
+          services.projector,
+          { PROJECTOR_PORT: String(base + 100 * i) },
+          projectorNodeArgs,
+        ),
   );
 };
 

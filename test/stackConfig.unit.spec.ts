@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
 const { appsFor } = require('../scripts/stack.config.cjs') as {
-  appsFor: (env: Record<string, string>) => { name: string; env: Record<string, string> }[];
+  appsFor: (
+    env: Record<string, string>,
+  ) => { name: string; env: Record<string, string>; node_args: string }[];
 };
 
 describe('npm start’s process file', () => {
@@ -24,6 +26,18 @@ describe('npm start’s process file', () => {
       ['projector', undefined],
       ['projector-2', '4103'],
       ['projector-3', '4203'],
+    ]);
+  });
+
+  it('gives the projectors, and only them, the larger young generation', () => {
+    const apps = appsFor({ PROJECTOR_PROCESSES: '2' });
+    expect(apps.map((a) => [a.name, a.node_args])).toEqual([
+      ['command', '--enable-source-maps'],
+      ['query', '--enable-source-maps'],
+      ['projector', '--enable-source-maps --max-semi-space-size=64'],
+      ['projector-2', '--enable-source-maps --max-semi-space-size=64'],
+      ['webhooks', '--enable-source-maps'],
+      ['web', '--enable-source-maps'],
     ]);
   });
 });

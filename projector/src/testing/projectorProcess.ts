@@ -10,6 +10,8 @@ export class ProjectorProcess extends ChildService {
       port,
       portVariable: 'PROJECTOR_PORT',
       env,
+      // As scripts/stack.config.cjs runs it.
+      nodeArgs: ['--max-semi-space-size=64'],
     });
   }
 

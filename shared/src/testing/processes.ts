@@ -27,6 +27,8 @@ export interface ChildServiceOptions {
   portVariable: string;
   /** Environment of the child: only PATH is inherited, so a test states everything it relies on. */
   env: Record<string, string>;
+  /** Node options before the entry, as the service is run in production. */
+  nodeArgs?: string[];
 }
 
 /**
@@ -50,7 +52,8 @@ export class ChildService {
 
   /** Spawns the process (it is not ready yet: see `waitUntilReady`). */
   spawn(): void {
-    this.child = spawn(process.execPath, ['--import', 'tsx', this.options.entry], {
+    const args = [...(this.options.nodeArgs ?? []), '--import', 'tsx', this.options.entry];
+    this.child = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: {
         PATH: process.env.PATH ?? '',
