@@ -25,11 +25,14 @@ const projectionArg = (value: string): ProjectionName => {
 /** The projections with copies: what `rebuild` and `verify` work on. */
 const copiedNames = copiedProjections.map((p) => p.name);
 
-const positiveInteger = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number above 0');
-  return n;
-};
+/** An option's parser: a whole number of at least `min`, else commander's refusal with `what`. */
+const wholeNumber =
+  (min: number, what: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(what);
+    return n;
+  };
 
 const projectionOrAll = (value: string): ProjectionName | 'all' =>
   value === 'all' ? 'all' : projectionArg(value);
@@ -123,7 +126,7 @@ program
   .option(
     '--batch-size <events>',
     "events per batch, each committed with its checkpoint (default: the projection's catch-up batch)",
-    positiveInteger,
+    wholeNumber(1, 'a whole number above 0'),
   )
   .action(
     (
@@ -160,11 +163,7 @@ program
   .option(
     '--drain-ms <ms>',
     'wait this long after the switch before dropping the old copy',
-    (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of ms');
-      return n;
-    },
+    wholeNumber(0, 'a whole number of ms'),
     5000,
   )
   .action((name: ProjectionName, opts: { yes?: boolean; json?: boolean; drainMs: number }) =>
