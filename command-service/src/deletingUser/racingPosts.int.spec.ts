@@ -69,16 +69,16 @@ describe('deleting a user while that user posts', () => {
         );
       // A tweet's author record goes to its own stream after the tweet has landed, so it may follow
       // a deletion that raced it; it is internal, and only ever for a tweet posted before.
-      const recordsAfter = authoredAfter.filter((e) => e.type === 'TweetAuthorRecorded');
-      for (const record of recordsAfter) {
+      const postedBefore = new Set(
+        log
+          .slice(0, deletedAt)
+          .filter((e) => e.type === 'TweetPosted')
+          .map((e) => (e.data as { tweetId: string }).tweetId),
+      );
+      for (const record of authoredAfter.filter((e) => e.type === 'TweetAuthorRecorded')) {
         const tweetId = (record.data as { tweetId: string }).tweetId;
         expect(
-          log
-            .slice(0, deletedAt)
-            .some(
-              (e) =>
-                e.type === 'TweetPosted' && (e.data as { tweetId: string }).tweetId === tweetId,
-            ),
+          postedBefore.has(tweetId),
           `trial ${trial}: ${tweetId} was recorded after the deletion without a post before it`,
         ).toBe(true);
       }
