@@ -56,7 +56,7 @@ import {
   settleCluster,
   type RedisTarget,
 } from './redisTargets.ts';
-import { knob, note, print, ratio, round, section } from './report.ts';
+import { knob, listKnob, note, print, ratio, round, section } from './report.ts';
 import { installStepTracer } from './stepTrace.ts';
 import { nodeZaddRate, serverZaddRate } from './zaddBaselines.ts';
 
@@ -84,9 +84,7 @@ const prefix = `bench:${uniqueTag()}:`;
 const single: RedisTarget = { label: 'single', servers: { url: redisUrl } };
 const clusterNodes = await findCluster();
 /** BENCH_TARGETS (`single,cluster`, the default) picks the Redis setups measured. */
-const chosenTargets = (process.env.BENCH_TARGETS ?? 'single,cluster')
-  .split(',')
-  .map((t) => t.trim());
+const chosenTargets = listKnob('targets') ?? ['single', 'cluster'];
 const cluster: RedisTarget | undefined = clusterNodes && {
   label: 'cluster',
   servers: { url: redisUrl, clusterNodes },

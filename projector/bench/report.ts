@@ -37,6 +37,12 @@ export const knob = (name: string, fallback: number): number => {
   return v ? Number(v) : fallback;
 };
 
+/** A list knob `BENCH_<NAME>` (comma-separated, each trimmed); unset or empty: undefined. */
+export const listKnob = (name: string): string[] | undefined => {
+  const v = process.env[`BENCH_${name.toUpperCase()}`];
+  return v ? v.split(',').map((s) => s.trim()) : undefined;
+};
+
 /** Sections a section needs run before it (the live posting needs both replays done). */
 const needs: Record<string, string[]> = {
   'post-to-timeline': ['replay-read-model', 'replay-timelines'],
@@ -49,13 +55,10 @@ const needs: Record<string, string[]> = {
  * a selected one needs; unset: every section.
  */
 function selected(name: string): boolean {
-  const list = process.env.BENCH_SECTIONS;
+  const list = listKnob('sections');
   if (!list) return true;
   const figure = name.replace(/ \(.*$/, '');
-  return list
-    .split(',')
-    .map((s) => s.trim())
-    .some((s) => s === figure || (needs[s] ?? []).includes(figure));
+  return list.some((s) => s === figure || (needs[s] ?? []).includes(figure));
 }
 
 /**
