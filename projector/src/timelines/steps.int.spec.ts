@@ -18,8 +18,10 @@ import { TimelinesProjection } from './timelinesProjection.ts';
  */
 const fixture = useProjectorTestEnv();
 
-describe('timelines steps', () => {
-  it('end the same whether a batch is one step or many planned ahead of their writes', async () => {
+/** A log of every kind of event, appended once for the file's tests. */
+let appended: Promise<void> | undefined;
+function appendWorkload(): Promise<void> {
+  return (appended ??= (async () => {
     const log = new LogBuilder();
     buildWorkload(
       log,
@@ -35,17 +37,29 @@ describe('timelines steps', () => {
       },
       seededRandom(7),
     );
-    const { store, redisPrefix } = fixture;
+    const { store } = fixture;
     await waitUntilVisible(store, await appendAll(store, log.take(), 500));
-    const copy = (version: string, maxCommandsPerStep?: number) =>
-      new TimelinesProjection({
-        redis: testRedisServers(),
-        redisPrefix,
-        version,
-        fanoutMaxFollowers: 30, // some celebrities among the followees
-        logger: pino({ level: 'silent' }),
-        ...(maxCommandsPerStep ? { maxCommandsPerStep } : {}),
-      });
+  })());
+}
+
+const copy = (version: string, maxCommandsPerStep?: number, partitions?: number) =>
+  new TimelinesProjection({
+    redis: testRedisServers(),
+    redisPrefix: fixture.redisPrefix,
+    version,
+    fanoutMaxFollowers: 30, // some celebrities among the followees
+    logger: pino({ level: 'silent' }),
+    ...(maxCommandsPerStep ? { maxCommandsPerStep } : {}),
+    ...(partitions ? { partitions, databaseUrl: fixture.database.url } : {}),
+  });
+
+const snapshot = (version: string) =>
+  snapshotTimelines(testRedisServers(), fixture.redisPrefix, timelineKeys(version).namespace);
+
+describe('timelines steps', () => {
+  it('end the same whether a batch is one step or many planned ahead of their writes', async () => {
+    await appendWorkload();
+    const { store } = fixture;
     const whole = copy('whole');
     const stepped = copy('stepped', 60);
     // Count the steps the batches are written in.
@@ -61,8 +75,6 @@ describe('timelines steps', () => {
       await replayToHead(whole, store, { batchSize: 100_000 });
       await replayToHead(stepped, store, { batchSize: 1000 });
       expect(steps).toBeGreaterThan(20); // 3 batches, many steps each
-      const snapshot = (version: string) =>
-        snapshotTimelines(testRedisServers(), redisPrefix, timelineKeys(version).namespace);
       const [a, b] = await Promise.all([snapshot('whole'), snapshot('stepped')]);
       expect(Object.keys(a).length).toBeGreaterThan(200);
       expect(diffKeys(a, b, isBookkeeping)).toEqual([]);
@@ -72,6 +84,42 @@ describe('timelines steps', () => {
       await stepped.reset();
       await whole.close();
       await stepped.close();
+    }
+  });
+
+  it('with fan-out partitions, end the same when a backlog of chunks is applied together', async () => {
+    await appendWorkload();
+    const { store } = fixture;
+    const whole = copy('inline');
+    // Small steps: every partition gets a chunk per step, and most homes are named by many of
+    // them. No applier runs while the log is planned, so the chunks pile up and are then read
+    // (and applied) many at a time.
+    const parted = copy('parted', 60, 3);
+    try {
+      await replayToHead(whole, store, { batchSize: 100_000 });
+      await replayToHead(parted, store, { batchSize: 1000 });
+      const pending = await parted.partitions();
+      expect(pending).toHaveLength(3);
+      expect(Math.min(...pending.map((p) => p.pending))).toBeGreaterThan(20);
+      parted.startWorkers();
+      const checkpoint = await parted.checkpoint();
+      const deadline = Date.now() + 60_000;
+      let partitions = await parted.partitions();
+      while (partitions.some((p) => p.pending > 0 || p.checkpoint !== checkpoint)) {
+        if (Date.now() > deadline)
+          throw new Error(`partitions not applied: ${JSON.stringify(partitions)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        partitions = await parted.partitions();
+      }
+      const [a, b] = await Promise.all([snapshot('inline'), snapshot('parted')]);
+      expect(Object.keys(a).length).toBeGreaterThan(200);
+      expect(diffKeys(a, b, isBookkeeping)).toEqual([]);
+      expect(checkpoint).toBe(await whole.checkpoint());
+    } finally {
+      await whole.reset();
+      await parted.reset();
+      await whole.close();
+      await parted.close();
     }
   });
 });

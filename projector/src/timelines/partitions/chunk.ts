@@ -48,3 +48,27 @@ export function decodeChunk(blob: Buffer): ChunkHome[] {
   }
   return homes;
 }
+
+/**
+ * The homes of chunks applied together, in order: a home named by several of them gets one entry
+ * with all its operations, in chunk order (the script's arguments are the operation count, then
+ * four per operation). So each home is one script call however many chunks name it: calls to one
+ * home can then never land out of order (a redirected call retried after a later one would see
+ * its operations below the home's stamp, and skip them).
+ */
+export function decodeChunks(blobs: readonly Buffer[]): ChunkHome[] {
+  if (blobs.length === 1) return decodeChunk(blobs[0]!);
+  const homes = new Map<string, ChunkHome>();
+  for (const blob of blobs)
+    for (const home of decodeChunk(blob)) {
+      const held = homes.get(home.userId);
+      if (!held) {
+        homes.set(home.userId, home);
+        continue;
+      }
+      const count = Number(held.args[0]!.toString()) + Number(home.args[0]!.toString());
+      held.args[0] = Buffer.from(String(count), 'latin1');
+      for (let i = 1; i < home.args.length; i++) held.args.push(home.args[i]!);
+    }
+  return [...homes.values()];
+}

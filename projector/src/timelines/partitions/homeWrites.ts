@@ -21,7 +21,8 @@ export interface HomeWriteOptions {
  * cluster (homes live in different slots; each call is routed to its home's master), bundles
  * of homes on one server. Resolves when every call has answered; rejects with the first failure
  * once none is left running. While streams are written, the homes are then named on the
- * streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing).
+ * streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing;
+ * so it is sent, not waited for).
  */
 export async function writeHomes(
   redis: ScriptedRedis,
@@ -86,8 +87,9 @@ export async function writeHomes(
             .join(','),
         ),
       );
-    // A wake-up that fails is caught up by the streams' polls.
-    await Promise.allSettled(wakes);
+    // Not waited for: a wake-up goes out after the homes it names have landed, and one that fails
+    // is caught up by the streams' polls.
+    void Promise.allSettled(wakes);
   }
 }
 

@@ -10,7 +10,7 @@ import {
 } from '@tweeter/shared';
 import { AdvisoryLock, sleep } from '../../runtime/advisoryLock.ts';
 import type { ScriptedRedis } from '../stepWriter.ts';
-import { decodeChunk } from './chunk.ts';
+import { decodeChunks } from './chunk.ts';
 import { writeHomes } from './homeWrites.ts';
 
 /**
@@ -160,28 +160,39 @@ export class PartitionApplier {
         from,
       );
       for (const [, entries] of reply ?? []) {
-        for (const [idBuffer, fields] of entries) {
+        // The chunks read together are applied together, a run of them with the same streaming
+        // at a time: one script call per home with its operations of them all, then one move of
+        // the partition past the last (a backlog costs a round trip per run, not per chunk).
+        for (let i = 0; i < entries.length;) {
           if (signal.aborted) return;
-          const id = idBuffer.toString();
-          const chunk = streamEntryFields(fields);
-          const to = chunk.get('to')?.toString() ?? '';
+          const chunks = [];
+          let streamLength: number | undefined;
+          for (; i < entries.length; i++) {
+            const [idBuffer, fields] = entries[i]!;
+            const chunk = streamEntryFields(fields);
+            // The planner decided whether the step streams (chunks of older versions: no).
+            const streams = Number(chunk.get('stream')?.toString() ?? 0);
+            if (streamLength !== undefined && streams !== streamLength) break;
+            streamLength = streams;
+            chunks.push({ id: idBuffer.toString(), to: chunk.get('to')?.toString() ?? '', chunk });
+          }
           await writeHomes(
             this.writer,
             keys,
             {
               cap: this.options.cap,
-              // The planner decided whether the step streams (chunks of older versions: no).
-              streamLength: Number(chunk.get('stream')?.toString() ?? 0),
+              streamLength: streamLength ?? 0,
               channel: timelineStreamChannel(this.options.redisPrefix, keys),
             },
-            decodeChunk(chunk.get('homes') ?? Buffer.alloc(0)),
+            decodeChunks(chunks.map(({ chunk }) => chunk.get('homes') ?? Buffer.alloc(0))),
           );
+          const last = chunks[chunks.length - 1]!;
           const moved = await this.writer.timelinesAdvance(
             part,
             stream,
             from,
-            id,
-            to,
+            last.id,
+            last.to,
             this.options.owner,
             String(Date.now()),
           );
@@ -189,9 +200,9 @@ export class PartitionApplier {
             this.log.info('partition: moved under us (a reset or flush); starting over');
             return;
           }
-          from = id;
-          this.checkpoint = to as Position;
-          this.chunks++;
+          from = last.id;
+          this.checkpoint = last.to as Position;
+          this.chunks += chunks.length;
         }
       }
     }
