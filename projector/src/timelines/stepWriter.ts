@@ -216,7 +216,15 @@ export class StepWriter {
 
   private async writeHomes(step: StepPlan, position: Position): Promise<void> {
     const k = this.keys;
-    const bodies = this.writeBodies(step);
+    let bodies = this.writeBodies(step);
+    // On a Redis Cluster a tweet's body and the homes that name it are on different nodes, with
+    // no order between them: the bodies land first, so that no reader finds an entry whose body
+    // is not there yet (a home stream would take the tweet for deleted and leave it out). One
+    // server runs the commands of this connection in order.
+    if (this.redis instanceof Cluster && bodies.length > 0) {
+      await settleAll(bodies);
+      bodies = [];
+    }
     const options = this.homeWrites;
     const records = new EntryRecords();
     const streaming = options.streamLength > 0;
