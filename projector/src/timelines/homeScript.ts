@@ -6,19 +6,23 @@ import type { Entry, HomeOp } from './stepPlan.ts';
  * The one script that writes home timelines. KEYS: triples (home, user hash, home stream) of homes
  * whose keys share a hash slot (on a Redis Cluster: one home per call; on one server, many); ARGV:
  * cap, the home streams' length (0: the copy is not live, streams are not written), the time (ms),
- * then for each home the number of its operations and four arguments per operation: the position,
- * `a` (add entries: 29-byte records, the 16-byte home member then 13 ASCII digits of the plain
- * score), `m` (a merge: the same), `r` (remove: 16-byte home members) or `d` (drop the home),
- * then the stream ids of the operation (comma-separated: one per record of `a`, each post's
- * position; the operation's own for `r`; none for `m` and `d`).
+ * then one argument per home: its operations, packed (`encodeHomeOps`), each read with one
+ * `struct.unpack`: the position, the kind, `a` (add entries: 29-byte records, the 16-byte home
+ * member then 13 ASCII digits of the plain score), `m` (a merge: the same), `r` (remove: 16-byte
+ * home members) or `d` (drop the home), then the stream ids of the operation (comma-separated: one
+ * per record of `a`, each post's position; the operation's own for `r`; none for `m` and `d`).
+ * One argument per home, not four per operation: a fan-out's homes cost the server and the client
+ * a quarter of the arguments, and every home of a post shares one encoded argument.
  * Homes are written newest first (timelineKeys.ts): the score stored is the plain one negated,
  * and the boundary compares the plain score, then home members against the boundary's member
- * complemented (`bmh`).
+ * complemented (`bmh`, complemented only when a score ties).
  *
  * Exactly once in effect: an operation at or below the home's stamp (`s` of the user hash, the
  * position of the last operation applied) is skipped; the rest run in order and the stamp moves
- * to the last of them. A home's operations of a step are one call, so a crash leaves each home
- * either before or after all of them, and a batch applied again skips what already landed.
+ * to the last of them, in one HSET with the boundary the trims moved (a script runs whole: no
+ * reader sees a home trimmed below a boundary not yet moved). A home's operations of a step are
+ * one call, so a crash leaves each home either before or after all of them, and a batch applied
+ * again skips what already landed.
  *
  * The home stream gets an entry per tweet that arrives (`u`, whether or not it stays above the
  * boundary: it is in the timeline either way) and per removal (`d`), under the event's position
@@ -35,7 +39,6 @@ export const homeScript = `${homeScriptPrelude}
 local cap = tonumber(ARGV[1])
 local streamLength = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
-local a = 4
 local applied = 0
 local watched, wrote, unwatched = false, false, false
 local function stream(key, id, kind, members)
@@ -48,16 +51,19 @@ local function stream(key, id, kind, members)
 end
 for p = 1, #KEYS / 3 do
   local home, user, feed = KEYS[3 * p - 2], KEYS[3 * p - 1], KEYS[3 * p]
-  local n = tonumber(ARGV[a])
-  a = a + 1
+  local ops = ARGV[3 + p]
   local h = redis.call('HMGET', user, 's', 'bs', 'bm', 'w', 'f')
-  local stamp, bs, bmh = h[1], h[2] and tonumber(h[2]), h[3] and flip(h[3])
+  local stamp, bs, bm = h[1], h[2] and tonumber(h[2]), h[3]
+  local bmh = nil
+  -- The boundary the trims moved to (plain score as stored, home member), written at the end.
+  local nbs, nbm = nil, nil
   watched = streamLength > 0 and h[4] ~= false and tonumber(h[4]) >= now
   wrote, unwatched = false, false
   local last = nil
-  for _ = 1, n do
-    local pos, kind, blob, ids = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-    a = a + 4
+  local at = 1
+  while at <= #ops do
+    local pos, kind, blob, ids
+    pos, kind, blob, ids, at = struct.unpack('>Bc0c1I4c0I4c0', ops, at)
     if not stamp or earlier(stamp, pos) then
       if kind == 'a' or kind == 'm' then
         local args = {}
@@ -67,15 +73,24 @@ for p = 1, #KEYS / 3 do
           local m = string.sub(blob, i, i + 15)
           local sc = string.sub(blob, i + 16, i + 28)
           if kind == 'a' then stream(feed, nextId and nextId() or ids, 'u', m) end
-          if keep(tonumber(sc), m, bs, bmh) then
+          local score = tonumber(sc)
+          local kept = not bs or score > bs
+          if not kept and score == bs then
+            bmh = bmh or flip(bm)
+            kept = not before(bmh, m)
+          end
+          if kept then
             args[#args + 1] = '-' .. sc
             args[#args + 1] = m
           end
         end
         if #args > 0 then
           zadd(home, args)
-          local low = trim(home, user, cap)
-          if low then bs, bmh = low[1], low[2] end
+          local low = trim(home, cap)
+          if low then
+            nbs, nbm = low[1], low[2]
+            bs, bmh = tonumber(nbs), nbm
+          end
         end
       elseif kind == 'r' then
         local members = {}
@@ -85,15 +100,22 @@ for p = 1, #KEYS / 3 do
       else
         redis.call('DEL', home, feed)
         redis.call('HDEL', user, 'bs', 'bm', 'f')
-        bs, bmh, wrote, unwatched = nil, nil, false, false
+        bs, bmh, nbs, nbm, wrote, unwatched = nil, nil, nil, nil, false, false
       end
       last = pos
       applied = applied + 1
     end
   end
   if last then
-    if wrote and not h[5] then redis.call('HSET', user, 's', last, 'f', '1')
-    else redis.call('HSET', user, 's', last) end
+    local fields = { 's', last }
+    if nbs then
+      fields[3], fields[4], fields[5], fields[6] = 'bs', nbs, 'bm', flip(nbm)
+    end
+    if wrote and not h[5] then
+      fields[#fields + 1] = 'f'
+      fields[#fields + 1] = '1'
+    end
+    redis.call('HSET', user, unpack(fields))
   end
   if unwatched and h[5] then
     redis.call('DEL', feed)
@@ -110,6 +132,10 @@ const entryRecordBytes = 29;
 export class EntryRecords {
   private readonly records = new Map<Buffer, Buffer>();
   private readonly streamIds = new Map<Position, string>();
+  private readonly pushes = new Map<
+    Buffer,
+    { position: Position; streaming: boolean; ops: Buffer }
+  >();
 
   /** The stream id of a position (a post's goes to every follower's home: computed once). */
   streamId(position: Position): string {
@@ -123,6 +149,18 @@ export class EntryRecords {
     const blob = Buffer.allocUnsafe(entryRecordBytes * entries.length);
     entries.forEach((e, i) => this.record(e).copy(blob, i * entryRecordBytes));
     return blob;
+  }
+
+  /** A post's push of one entry, as one home's whole argument (`encodeHomeOps`): built once. */
+  push(position: Position, entry: Entry, streaming: boolean): Buffer {
+    const held = this.pushes.get(entry.member);
+    if (held?.position === position && held.streaming === streaming) return held.ops;
+    const record = this.record(entry);
+    const ids = streaming ? this.streamId(position) : '';
+    const ops = Buffer.allocUnsafe(10 + position.length + record.length + ids.length);
+    writeOp(ops, 0, position, kindCodes.add, record, ids);
+    this.pushes.set(entry.member, { position, streaming, ops });
+    return ops;
   }
 
   private record(entry: Entry): Buffer {
@@ -140,37 +178,73 @@ export class EntryRecords {
   }
 }
 
+/** An operation's kind as the script reads it. */
+export const kindCodes = { add: 0x61, merge: 0x6d, remove: 0x72, drop: 0x64 } as const;
+
 /**
- * The script's arguments for one home's operations (after its keys); `streaming`: with the stream
- * ids of the operations (else none: a copy being built writes no streams).
+ * One home's operations as the script's argument for it: per operation, the position (u8 length,
+ * bytes), the kind (one byte), the records (u32 length, bytes), the stream ids (u32 length, bytes);
+ * `streaming`: with the stream ids (else none: a copy being built writes no streams).
  */
-export function homeArguments(
+export function encodeHomeOps(
   ops: readonly HomeOp[],
   records: EntryRecords,
   streaming = true,
-): (string | Buffer)[] {
-  const args: (string | Buffer)[] = [String(ops.length)];
-  for (const op of ops) {
-    args.push(op.position satisfies Position);
-    switch (op.kind) {
-      case 'add':
-        args.push(
-          op.merge ? 'm' : 'a',
-          records.encode(op.entries),
-          op.merge || !streaming ? '' : op.positions.map((p) => records.streamId(p)).join(','),
-        );
-        break;
-      case 'remove':
-        args.push(
-          'r',
-          complementMember(Buffer.concat(op.members)),
-          streaming ? records.streamId(op.position) : '',
-        );
-        break;
-      case 'drop':
-        args.push('d', '', '');
-        break;
-    }
+): Buffer {
+  // A post's push is the same operation in every home it reaches: encoded once per step.
+  if (ops.length === 1) {
+    const op = ops[0]!;
+    if (op.kind === 'add' && !op.merge && op.entries.length === 1)
+      return records.push(op.position, op.entries[0]!, streaming);
   }
-  return args;
+  const parts = ops.map((op) => opParts(op, records, streaming));
+  let length = 0;
+  for (const [position, , blob, ids] of parts)
+    length += 10 + position.length + blob.length + ids.length;
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const [position, kind, blob, ids] of parts) at = writeOp(out, at, position, kind, blob, ids);
+  return out;
+}
+
+type OpParts = [position: string, kind: number, blob: Buffer, ids: string];
+
+function opParts(op: HomeOp, records: EntryRecords, streaming: boolean): OpParts {
+  switch (op.kind) {
+    case 'add':
+      return [
+        op.position,
+        op.merge ? kindCodes.merge : kindCodes.add,
+        records.encode(op.entries),
+        op.merge || !streaming ? '' : op.positions.map((p) => records.streamId(p)).join(','),
+      ];
+    case 'remove':
+      return [
+        op.position,
+        kindCodes.remove,
+        complementMember(Buffer.concat(op.members)),
+        streaming ? records.streamId(op.position) : '',
+      ];
+    case 'drop':
+      return [op.position, kindCodes.drop, Buffer.alloc(0), ''];
+  }
+}
+
+/** Writes one operation at `at` (positions and stream ids are ASCII); returns the end. */
+export function writeOp(
+  out: Buffer,
+  at: number,
+  position: string,
+  kind: number,
+  blob: Buffer,
+  ids: string,
+): number {
+  if (position.length > 255) throw new RangeError(`position too long: ${position}`);
+  out[at] = position.length;
+  at += 1 + out.write(position, at + 1, 'latin1');
+  out[at] = kind;
+  at = out.writeUInt32BE(blob.length, at + 1);
+  at += blob.copy(out, at);
+  at = out.writeUInt32BE(ids.length, at);
+  return at + out.write(ids, at, 'latin1');
 }

@@ -10,7 +10,7 @@ import {
 } from '@tweeter/shared';
 import { CheckpointMovedError } from '../runtime/projection.ts';
 import { effectKeysPerCall, effectsScript, writeEffects } from './effectWrites.ts';
-import { EntryRecords, homeArguments, homeScript } from './homeScript.ts';
+import { encodeHomeOps, EntryRecords, homeScript } from './homeScript.ts';
 import { encodeChunk } from './partitions/chunk.ts';
 import { settleAll, writeHomes, type HomeWriteOptions } from './partitions/homeWrites.ts';
 import { SharedEffects, type StepPlan } from './stepPlan.ts';
@@ -230,7 +230,7 @@ export class StepWriter {
     const streaming = options.streamLength > 0;
     const homes = [...step.homes].map(([userId, ops]) => ({
       userId,
-      args: homeArguments(ops, records, streaming),
+      ops: encodeHomeOps(ops, records, streaming),
     }));
     const partitions = this.partitions;
     if (partitions === 0) return writeHomes(this.redis, k, options, homes, bodies);
@@ -257,7 +257,7 @@ export class StepWriter {
           position,
           'stream',
           String(options.streamLength),
-          'homes',
+          'ops',
           encodeChunk(list),
         ),
       ),

@@ -1,32 +1,28 @@
+import { writeOp } from '../homeScript.ts';
+
 /**
- * A fan-out chunk: the home operations of one partition in one step, already encoded as the home
- * script's arguments (homeScript.ts), so the applier decodes and calls without re-planning.
- * Layout: per home, u16 id length, the id, u32 argument count, then each argument as u32 length
- * and bytes.
+ * A fan-out chunk: the home operations of one partition in one step, each home's already packed
+ * as the home script's argument for it (`encodeHomeOps`, homeScript.ts), so the applier decodes
+ * and calls without re-planning. Layout: per home, u16 id length, the id, u32 length of its
+ * operations, then the operations. Stream entries carry it in the field `ops`.
  */
 export interface ChunkHome {
   userId: string;
-  args: Buffer[];
+  ops: Buffer;
 }
 
-export function encodeChunk(
-  homes: readonly { userId: string; args: (string | Buffer)[] }[],
-): Buffer {
-  const parts: Buffer[] = [];
-  for (const home of homes) {
-    const id = Buffer.from(home.userId, 'latin1');
-    const head = Buffer.allocUnsafe(6);
-    head.writeUInt16BE(id.length, 0);
-    head.writeUInt32BE(home.args.length, 2);
-    parts.push(head.subarray(0, 2), id, head.subarray(2));
-    for (const arg of home.args) {
-      const bytes = typeof arg === 'string' ? Buffer.from(arg, 'latin1') : arg;
-      const len = Buffer.allocUnsafe(4);
-      len.writeUInt32BE(bytes.length, 0);
-      parts.push(len, bytes);
-    }
+export function encodeChunk(homes: readonly ChunkHome[]): Buffer {
+  let length = 0;
+  for (const home of homes) length += 6 + home.userId.length + home.ops.length;
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const { userId, ops } of homes) {
+    at = out.writeUInt16BE(userId.length, at);
+    at += out.write(userId, at, 'latin1');
+    at = out.writeUInt32BE(ops.length, at);
+    at += ops.copy(out, at);
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 export function decodeChunk(blob: Buffer): ChunkHome[] {
@@ -36,39 +32,65 @@ export function decodeChunk(blob: Buffer): ChunkHome[] {
     const idLength = blob.readUInt16BE(at);
     const userId = blob.toString('latin1', at + 2, at + 2 + idLength);
     at += 2 + idLength;
-    const count = blob.readUInt32BE(at);
-    at += 4;
-    const args: Buffer[] = [];
-    for (let i = 0; i < count; i++) {
-      const length = blob.readUInt32BE(at);
-      args.push(blob.subarray(at + 4, at + 4 + length));
-      at += 4 + length;
-    }
-    homes.push({ userId, args });
+    const length = blob.readUInt32BE(at);
+    homes.push({ userId, ops: blob.subarray(at + 4, at + 4 + length) });
+    at += 4 + length;
+  }
+  return homes;
+}
+
+/**
+ * A chunk of the earlier layout (field `homes`: per home, u16 id length, the id, u32 argument
+ * count, then each argument as u32 length and bytes: the operation count, then position, kind,
+ * records and stream ids per operation), as this one: what an earlier planner left in a stream
+ * is applied the same.
+ */
+export function decodeEarlierChunk(blob: Buffer): ChunkHome[] {
+  const homes: ChunkHome[] = [];
+  let at = 0;
+  const arg = () => {
+    const length = blob.readUInt32BE(at);
+    const value = blob.subarray(at + 4, at + 4 + length);
+    at += 4 + length;
+    return value;
+  };
+  while (at < blob.length) {
+    const idLength = blob.readUInt16BE(at);
+    const userId = blob.toString('latin1', at + 2, at + 2 + idLength);
+    at += 2 + idLength;
+    at += 4; // the argument count: 1 + 4 per operation
+    const count = Number(arg().toString('latin1'));
+    const parts = Array.from({ length: count }, () => [arg(), arg(), arg(), arg()] as const);
+    let length = 0;
+    for (const [position, , records, ids] of parts)
+      length += 10 + position.length + records.length + ids.length;
+    const ops = Buffer.allocUnsafe(length);
+    let to = 0;
+    for (const [position, kind, records, ids] of parts)
+      to = writeOp(ops, to, position.toString('latin1'), kind[0]!, records, ids.toString('latin1'));
+    homes.push({ userId, ops });
   }
   return homes;
 }
 
 /**
  * The homes of chunks applied together, in order: a home named by several of them gets one entry
- * with all its operations, in chunk order (the script's arguments are the operation count, then
- * four per operation). So each home is one script call however many chunks name it: calls to one
- * home can then never land out of order (a redirected call retried after a later one would see
- * its operations below the home's stamp, and skip them).
+ * with all its operations, in chunk order (a home's packed operations are read to their end, so
+ * two of them joined are one). So each home is one script call however many chunks name it:
+ * calls to one home can then never land out of order (a redirected call retried after a later
+ * one would see its operations below the home's stamp, and skip them).
  */
-export function decodeChunks(blobs: readonly Buffer[]): ChunkHome[] {
-  if (blobs.length === 1) return decodeChunk(blobs[0]!);
-  const homes = new Map<string, ChunkHome>();
-  for (const blob of blobs)
-    for (const home of decodeChunk(blob)) {
-      const held = homes.get(home.userId);
-      if (!held) {
-        homes.set(home.userId, home);
-        continue;
-      }
-      const count = Number(held.args[0]!.toString()) + Number(home.args[0]!.toString());
-      held.args[0] = Buffer.from(String(count), 'latin1');
-      for (let i = 1; i < home.args.length; i++) held.args.push(home.args[i]!);
+export function mergeChunkHomes(chunks: readonly ChunkHome[][]): ChunkHome[] {
+  if (chunks.length === 1) return chunks[0]!;
+  const homes = new Map<string, Buffer[]>();
+  for (const chunk of chunks)
+    for (const { userId, ops } of chunk) {
+      const held = homes.get(userId);
+      if (held) held.push(ops);
+      else homes.set(userId, [ops]);
     }
-  return [...homes.values()];
+  return Array.from(homes, ([userId, parts]) => ({
+    userId,
+    ops: parts.length === 1 ? parts[0]! : Buffer.concat(parts),
+  }));
 }

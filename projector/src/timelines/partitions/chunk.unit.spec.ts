@@ -1,34 +1,141 @@
+import type { Position } from '@tweeter/shared';
 import { describe, expect, it } from 'vitest';
-import { decodeChunk, decodeChunks, encodeChunk } from './chunk.ts';
+import { encodeHomeOps, EntryRecords, writeOp } from '../homeScript.ts';
+import type { HomeOp } from '../stepPlan.ts';
+import { decodeChunk, decodeEarlierChunk, encodeChunk, mergeChunkHomes } from './chunk.ts';
 
-const op = (position: string, member: string) => [position, 'a', member, position];
-const text = (args: Buffer[]) => args.map((a) => a.toString('latin1'));
+/** A home's packed operations read back as the script reads them (struct '>Bc0c1I4c0I4c0'). */
+function readOps(ops: Buffer): [string, string, string, string][] {
+  const out: [string, string, string, string][] = [];
+  let at = 0;
+  while (at < ops.length) {
+    const position = ops.toString('latin1', at + 1, (at += 1 + ops[at]!));
+    const kind = String.fromCharCode(ops[at]!);
+    const records = ops.readUInt32BE(at + 1);
+    const blob = ops.toString('latin1', at + 5, (at += 5 + records));
+    const idsLength = ops.readUInt32BE(at);
+    out.push([position, kind, blob, ops.toString('latin1', at + 4, (at += 4 + idsLength))]);
+  }
+  return out;
+}
+
+const packed = (...ops: [string, string, string, string][]) => {
+  const out = Buffer.alloc(
+    ops.reduce((n, [p, , b, i]) => n + 10 + p.length + b.length + i.length, 0),
+  );
+  let at = 0;
+  for (const [p, k, b, i] of ops) at = writeOp(out, at, p, k.charCodeAt(0), Buffer.from(b), i);
+  return out;
+};
+const text = (homes: { userId: string; ops: Buffer }[]) =>
+  homes.map((h) => ({ userId: h.userId, ops: readOps(h.ops) }));
 
 describe('fan-out chunks', () => {
   it('decode what was encoded', () => {
     const homes = [
-      { userId: 'u1', args: ['1', ...op('p1', 'x')] },
-      { userId: 'u2', args: ['2', ...op('p1', 'x'), ...op('p2', 'y')] },
+      { userId: 'u1', ops: packed(['p1', 'a', 'x', 'p1']) },
+      { userId: 'u2', ops: packed(['p1', 'a', 'x', 'p1'], ['p2', 'r', 'y', 'p2']) },
     ];
-    const decoded = decodeChunk(encodeChunk(homes));
-    expect(decoded.map((h) => ({ userId: h.userId, args: text(h.args) }))).toEqual(homes);
+    expect(text(decodeChunk(encodeChunk(homes)))).toEqual(text(homes));
+    expect(text(homes)[1]!.ops).toEqual([
+      ['p1', 'a', 'x', 'p1'],
+      ['p2', 'r', 'y', 'p2'],
+    ]);
   });
 
   it('applied together, give each home one entry with its operations in chunk order', () => {
-    const first = encodeChunk([
-      { userId: 'u1', args: ['1', ...op('p1', 'x')] },
-      { userId: 'u2', args: ['1', ...op('p1', 'x')] },
+    const first = [
+      { userId: 'u1', ops: packed(['p1', 'a', 'x', 'p1']) },
+      { userId: 'u2', ops: packed(['p1', 'a', 'x', 'p1']) },
+    ];
+    const second = [{ userId: 'u3', ops: packed(['p2', 'a', 'y', 'p2']) }];
+    const third = [
+      { userId: 'u1', ops: packed(['p3', 'a', 'z', 'p3'], ['p4', 'd', '', '']) },
+      { userId: 'u3', ops: packed(['p4', 'm', 'w', '']) },
+    ];
+    expect(text(mergeChunkHomes([first, second, third]))).toEqual([
+      {
+        userId: 'u1',
+        ops: [
+          ['p1', 'a', 'x', 'p1'],
+          ['p3', 'a', 'z', 'p3'],
+          ['p4', 'd', '', ''],
+        ],
+      },
+      { userId: 'u2', ops: [['p1', 'a', 'x', 'p1']] },
+      {
+        userId: 'u3',
+        ops: [
+          ['p2', 'a', 'y', 'p2'],
+          ['p4', 'm', 'w', ''],
+        ],
+      },
     ]);
-    const second = encodeChunk([{ userId: 'u3', args: ['1', ...op('p2', 'y')] }]);
-    const third = encodeChunk([
-      { userId: 'u1', args: ['2', ...op('p3', 'z'), ...op('p4', 'w')] },
-      { userId: 'u3', args: ['1', ...op('p4', 'w')] },
+  });
+
+  it('of the earlier layout (an argument per field) are read as the same operations', () => {
+    // Per home: u16 id length, id, u32 argument count, each argument as u32 length and bytes.
+    const home = (userId: string, args: string[]) =>
+      Buffer.concat([
+        Buffer.from([0, userId.length]),
+        Buffer.from(userId),
+        Buffer.from([0, 0, 0, args.length]),
+        ...args.flatMap((a) => [Buffer.from([0, 0, 0, a.length]), Buffer.from(a, 'latin1')]),
+      ]);
+    const earlier = Buffer.concat([
+      home('u1', ['2', 'p1', 'a', 'x', 'p1', 'p2', 'r', 'y', 'p2']),
+      home('u2', ['1', 'p3', 'd', '', '']),
     ]);
-    const merged = decodeChunks([first, second, third]);
-    expect(merged.map((h) => ({ userId: h.userId, args: text(h.args) }))).toEqual([
-      { userId: 'u1', args: ['3', ...op('p1', 'x'), ...op('p3', 'z'), ...op('p4', 'w')] },
-      { userId: 'u2', args: ['1', ...op('p1', 'x')] },
-      { userId: 'u3', args: ['2', ...op('p2', 'y'), ...op('p4', 'w')] },
+    expect(text(decodeEarlierChunk(earlier))).toEqual([
+      {
+        userId: 'u1',
+        ops: [
+          ['p1', 'a', 'x', 'p1'],
+          ['p2', 'r', 'y', 'p2'],
+        ],
+      },
+      { userId: 'u2', ops: [['p3', 'd', '', '']] },
+    ]);
+  });
+});
+
+describe('a home’s packed operations', () => {
+  const position = (n: number) => n.toString(16).padStart(32, '0') as Position;
+  const member = Buffer.alloc(16, 1);
+  const entry = { score: 1_700_000_000_000, member };
+  const record = Buffer.concat([Buffer.alloc(16, 0xfe), Buffer.from('1700000000000')]).toString(
+    'latin1',
+  );
+
+  it('hold each operation with its position, kind, records and stream ids', () => {
+    const ops: HomeOp[] = [
+      { kind: 'add', position: position(1), entries: [entry], merge: true, positions: [] },
+      { kind: 'remove', position: position(2), members: [member] },
+      { kind: 'drop', position: position(3) },
+    ];
+    expect(readOps(encodeHomeOps(ops, new EntryRecords()))).toEqual([
+      [position(1), 'm', record, ''],
+      [position(2), 'r', Buffer.alloc(16, 0xfe).toString('latin1'), '0-2'],
+      [position(3), 'd', '', ''],
+    ]);
+  });
+
+  it('of a post’s push are one argument shared by every home it reaches, without stream ids while not streaming', () => {
+    const records = new EntryRecords();
+    const push = (): HomeOp[] => [
+      {
+        kind: 'add',
+        position: position(5),
+        entries: [entry],
+        merge: false,
+        positions: [position(5)],
+      },
+    ];
+    const first = encodeHomeOps(push(), records);
+    expect(encodeHomeOps(push(), records)).toBe(first);
+    expect(readOps(first)).toEqual([[position(5), 'a', record, '0-5']]);
+    expect(readOps(encodeHomeOps(push(), new EntryRecords(), false))).toEqual([
+      [position(5), 'a', record, ''],
     ]);
   });
 });

@@ -1,5 +1,6 @@
 import { Cluster, type TimelineKeys } from '@tweeter/shared';
 import type { ScriptedRedis } from '../stepWriter.ts';
+import type { ChunkHome } from './chunk.ts';
 
 /** Homes per script call on one server: large enough to amortise the call, small for Lua's stack. */
 const homesPerCall = 256;
@@ -17,7 +18,7 @@ export interface HomeWriteOptions {
 }
 
 /**
- * Sends home-script calls for homes with their encoded operations: one call per home on a
+ * Sends home-script calls for homes with their packed operations: one call per home on a
  * cluster (homes live in different slots; each call is routed to its home's master), bundles
  * of homes on one server. Resolves when every call has answered; rejects with the first failure
  * once none is left running. While streams are written, the homes are then named on the
@@ -28,7 +29,7 @@ export async function writeHomes(
   redis: ScriptedRedis,
   keys: TimelineKeys,
   options: HomeWriteOptions,
-  homes: readonly { userId: string; args: (string | Buffer)[] }[],
+  homes: readonly ChunkHome[],
   before: Promise<unknown>[] = [],
 ): Promise<void> {
   const writes = [...before];
@@ -37,7 +38,7 @@ export async function writeHomes(
   // Homes watched until now or later get their streams written (the query services' clock).
   const now = String(Date.now());
   if (redis instanceof Cluster) {
-    for (const { userId, args } of homes)
+    for (const { userId, ops } of homes)
       writes.push(
         redis.timelinesHome(
           keys.home(userId),
@@ -46,12 +47,12 @@ export async function writeHomes(
           capArg,
           streamArg,
           now,
-          ...args,
+          ops,
         ),
       );
   } else {
     let bundleKeys: string[] = [];
-    let bundleArgs: (string | Buffer)[] = [];
+    let bundleOps: Buffer[] = [];
     const flush = () => {
       if (bundleKeys.length === 0) return;
       writes.push(
@@ -61,15 +62,15 @@ export async function writeHomes(
           capArg,
           streamArg,
           now,
-          ...bundleArgs,
+          ...bundleOps,
         ),
       );
       bundleKeys = [];
-      bundleArgs = [];
+      bundleOps = [];
     };
-    for (const { userId, args } of homes) {
+    for (const { userId, ops } of homes) {
       bundleKeys.push(keys.home(userId), keys.user(userId), keys.stream(userId));
-      for (const arg of args) bundleArgs.push(arg);
+      bundleOps.push(ops);
       if (bundleKeys.length >= 3 * homesPerCall) flush();
     }
     flush();

@@ -10,7 +10,7 @@ import {
 } from '@tweeter/shared';
 import { AdvisoryLock, sleep } from '../../runtime/advisoryLock.ts';
 import type { ScriptedRedis } from '../stepWriter.ts';
-import { decodeChunks } from './chunk.ts';
+import { decodeChunk, decodeEarlierChunk, mergeChunkHomes, type ChunkHome } from './chunk.ts';
 import { writeHomes } from './homeWrites.ts';
 
 /**
@@ -184,7 +184,7 @@ export class PartitionApplier {
               streamLength: streamLength ?? 0,
               channel: timelineStreamChannel(this.options.redisPrefix, keys),
             },
-            decodeChunks(chunks.map(({ chunk }) => chunk.get('homes') ?? Buffer.alloc(0))),
+            mergeChunkHomes(chunks.map(({ chunk }) => homesOf(chunk))),
           );
           const last = chunks[chunks.length - 1]!;
           const moved = await this.writer.timelinesAdvance(
@@ -207,4 +207,12 @@ export class PartitionApplier {
       }
     }
   }
+}
+
+/** A chunk's homes: field `ops`, or `homes` in the layout of earlier versions. */
+function homesOf(chunk: Map<string, Buffer>): ChunkHome[] {
+  const ops = chunk.get('ops');
+  if (ops) return decodeChunk(ops);
+  const earlier = chunk.get('homes');
+  return earlier ? decodeEarlierChunk(earlier) : [];
 }

@@ -3,10 +3,10 @@
  * positions are compared byte by byte (`earlier`), as the projector orders them.
  *
  * Boundary (fields `bs`, `bm` of the user hash): the home holds every entry of the true timeline
- * that is >= it (see timelineKeys.ts). `keep` tells whether an entry (plain score, home member)
- * is >= the boundary (plain score, home member `bmh`: `flip` complements a member between the
- * two forms); members are compared byte by byte (Lua's `<` on strings follows the server's
- * locale, not bytes).
+ * that is >= it (see timelineKeys.ts). The home script keeps an entry (plain score, home member)
+ * that is >= the boundary (plain score, home member `bmh`: `flip` complements a member between
+ * the two forms); members are compared byte by byte with `before` (Lua's `<` on strings follows
+ * the server's locale, not bytes).
  * `zadd` and `zrem` chunk their arguments (Lua's stack is limited).
  */
 export const luaHelpers = `
@@ -19,21 +19,25 @@ local function before(a, b)
 end
 local function earlier(a, b)
   if a == b then return false end
-  for i = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, i), string.byte(b, i)
+  local n = math.min(#a, #b)
+  -- Positions share long prefixes: skip the common part 8 bytes at a time.
+  local i = 1
+  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
+  for j = i, n do
+    local x, y = string.byte(a, j), string.byte(b, j)
     if x ~= y then return x < y end
   end
   return #a < #b
 end
 local function flip(s)
+  if #s == 16 then
+    local a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p = string.byte(s, 1, 16)
+    return string.char(255 - a, 255 - b, 255 - c, 255 - d, 255 - e, 255 - f, 255 - g, 255 - h,
+      255 - i, 255 - j, 255 - k, 255 - l, 255 - m, 255 - n, 255 - o, 255 - p)
+  end
   local t = {}
   for i = 1, #s do t[i] = 255 - string.byte(s, i) end
   return string.char(unpack(t))
-end
-local function keep(score, member, bs, bmh)
-  if not bs then return true end
-  if score ~= bs then return score > bs end
-  return not before(bmh, member)
 end
 local function zadd(key, args)
   for i = 1, #args, 1000 do

@@ -7,17 +7,14 @@ import { luaHelpers } from './lua.ts';
  * prefix of the true timeline and readers take the rest from PostgreSQL.
  *
  * It has no operation of its own: the home script (homeScript.ts) runs it right after every
- * `add`, as Lua function `trim(home, user, cap)`, which returns the new boundary as (plain score,
- * home member), or nil. Homes are stored newest first, so the oldest entries are the tail.
+ * `add`, as Lua function `trim(home, cap)`, which returns the new boundary as (plain score as
+ * stored in `bs`, home member), or nil; the script stores it with the home's stamp. Homes are
+ * stored newest first, so the oldest entries are the tail.
  */
-export const trimHomeLua = `local function trim(home, user, cap)
-  local n = redis.call('ZCARD', home)
-  if n <= cap then return nil end
-  redis.call('ZREMRANGEBYRANK', home, cap, -1)
+export const trimHomeLua = `local function trim(home, cap)
+  if redis.call('ZREMRANGEBYRANK', home, cap, -1) == 0 then return nil end
   local low = redis.call('ZRANGE', home, -1, -1, 'WITHSCORES')
-  local score = string.sub(low[2], 2)
-  redis.call('HSET', user, 'bs', score, 'bm', flip(low[1]))
-  return { tonumber(score), low[1] }
+  return { string.sub(low[2], 2), low[1] }
 end
 `;
 
