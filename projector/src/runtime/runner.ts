@@ -295,11 +295,23 @@ export class ProjectionRunner {
     // become visible in order) is the last one until new events arrive: `tick` asks again.
     this.announce = announceIfCaughtUp;
     const batches = readAhead(eventStore.subscribe({ after: checkpoint, batchSize, signal }));
+    // Once announced, asking the log's head only refreshes the lag: the next batch does not wait
+    // for it (one query at a time; a failing one is retried by the next short batch, and an
+    // outage of the store surfaces in the subscription's next read).
+    let asking: Promise<void> | undefined;
     for await (const batch of batches) {
       if (signal.aborted) break;
       checkpoint = await applyBatch(this.applier, batch, checkpoint);
-      if (batch.length < batchSize) await announceIfCaughtUp();
+      if (batch.length >= batchSize) continue;
+      if (!announced) await announceIfCaughtUp();
+      else
+        asking ??= announceIfCaughtUp()
+          .catch(() => undefined)
+          .finally(() => {
+            asking = undefined;
+          });
     }
+    await asking;
   }
 
   private reportedPartitions = new Set<string>();
