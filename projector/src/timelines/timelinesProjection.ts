@@ -79,6 +79,8 @@ export class TimelinesProjection implements CopiedProjection {
   private readonly copyKeys: CopyKeys;
   private readonly cap: number;
   private pool: PartitionPool | undefined;
+  /** The partition appliers' own connection (see `startWorkers`). */
+  private applierConnections: TimelineConnections | undefined;
 
   constructor(private readonly options: TimelinesOptions) {
     this.copy = options.version;
@@ -114,8 +116,12 @@ export class TimelinesProjection implements CopiedProjection {
   startWorkers(): void {
     const { databaseUrl, inline } = this.options;
     if (!databaseUrl || inline) return;
+    // A connection of their own: the planner's commands (its step's meta updates) then wait for
+    // the server's turn between the appliers' calls, not behind every one of them on one socket.
+    const { redis, redisPrefix, logger } = this.options;
+    this.applierConnections ??= new TimelineConnections(redis, redisPrefix, logger);
     this.pool ??= new PartitionPool({
-      connection: this.connections.redis as ScriptedRedis,
+      connection: this.applierConnections.redis as ScriptedRedis,
       redis: this.options.redis,
       redisPrefix: this.options.redisPrefix,
       keys: this.keys,
@@ -252,6 +258,7 @@ export class TimelinesProjection implements CopiedProjection {
 
   async close(): Promise<void> {
     await this.pool?.stop();
+    await this.applierConnections?.close();
     await this.connections.close();
   }
 }

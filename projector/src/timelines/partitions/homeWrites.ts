@@ -2,8 +2,14 @@ import { Cluster, type TimelineKeys } from '@tweeter/shared';
 import type { ScriptedRedis } from '../stepWriter.ts';
 import type { ChunkHome } from './chunk.ts';
 
-/** Homes per script call on one server: large enough to amortise the call, small for Lua's stack. */
+/**
+ * Homes per script call on one server: large enough to amortise the call, small for Lua's stack.
+ * While the homes' streams are written (the copy is live) a call is kept short: a script holds
+ * the server, so a 256-home call (about 6 ms) would hold up every other client's command, the
+ * planner's next step and the query services' reads among them.
+ */
 const homesPerCall = 256;
+const liveHomesPerCall = 32;
 
 /** Homes named per wake-up message of the streams' channel. */
 const idsPerMessage = 2000;
@@ -51,6 +57,7 @@ export async function writeHomes(
         ),
       );
   } else {
+    const perCall = options.streamLength > 0 ? liveHomesPerCall : homesPerCall;
     let bundleKeys: string[] = [];
     let bundleOps: Buffer[] = [];
     const flush = () => {
@@ -71,7 +78,7 @@ export async function writeHomes(
     for (const { userId, ops } of homes) {
       bundleKeys.push(keys.home(userId), keys.user(userId), keys.stream(userId));
       bundleOps.push(ops);
-      if (bundleKeys.length >= 3 * homesPerCall) flush();
+      if (bundleKeys.length >= 3 * perCall) flush();
     }
     flush();
   }
