@@ -25,7 +25,7 @@ import type { Entry } from './stepPlan.ts';
 export class FollowGraphCache {
   private graph: MemoryFollowGraph | undefined;
   private readonly lists: CompleteLists;
-  /** Batches planned since the graph's size was last measured (it walks every set held). */
+  /** Events planned since the graph's size was last measured (it walks every set held). */
   private sinceSized = 0;
 
   constructor(
@@ -87,12 +87,13 @@ export class FollowGraphCache {
 
   private async loadGraph(events: DecodedEvent[]): Promise<MemoryFollowGraph> {
     let graph = this.graph;
-    // Measured after every batch that loaded sets, else every `sizeEvery` batches: planning alone
-    // grows the graph by a batch's follows at most.
-    if (graph && ++this.sinceSized >= sizeEvery) {
+    // Measured after a batch that loaded anything, else once `sizeEvery` events were planned since
+    // (planning adds a few members per event at most): not before every live batch.
+    if (graph && this.sinceSized >= sizeEvery) {
       this.sinceSized = 0;
       if (graph.size() > this.limit) graph = undefined;
     }
+    this.sinceSized += events.length;
     if (!graph) {
       // The lists held were kept in step with this graph: they go with it.
       this.lists.clear();
@@ -115,13 +116,13 @@ export class FollowGraphCache {
     ];
     const members = await Promise.all(sets.map((s) => this.redis.smembers(s.key)));
     sets.forEach((s, i) => s.into.set(s.u, new Set(members[i])));
-    if (sets.length > 0) this.sinceSized = sizeEvery;
+    if (unknown.length > 0 || sets.length > 0) this.sinceSized = sizeEvery;
     return graph;
   }
 }
 
-/** Batches between two measures of the graph's size when none loaded sets. */
-const sizeEvery = 50;
+/** Events planned between two measures of the graph's size when no batch loaded anything. */
+const sizeEvery = 10_000;
 
 /** A WITHSCORES reply (member, score, …) → entries. */
 function entriesOf(reply: readonly Buffer[]): Entry[] {
