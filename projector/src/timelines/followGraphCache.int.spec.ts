@@ -18,10 +18,10 @@ const followers = Array.from({ length: 20 }, (_, i) => `follower-${i}`);
 // Follower-set reads of the author, as the cache sends them.
 let followerReads = 0;
 const smembers = redis.smembers.bind(redis);
-redis.smembers = ((key: string) => {
+redis.smembers = (key: string) => {
   if (key === keys.followers(author)) followerReads++;
   return smembers(key);
-});
+};
 
 let n = 0;
 const post = (): DecodedEvent =>

@@ -11,7 +11,7 @@ import {
 import { CheckpointMovedError } from '../runtime/projection.ts';
 import { effectKeysPerCall, effectsScript, writeEffects } from './effectWrites.ts';
 import { encodeHomeOps, EntryRecords, homeScript } from './homeScript.ts';
-import { encodeChunk } from './partitions/chunk.ts';
+import { earlierLayoutGuard, encodeChunk } from './partitions/chunk.ts';
 import { settleAll, writeHomes, type HomeWriteOptions } from './partitions/homeWrites.ts';
 import { SharedEffects, type StepPlan } from './stepPlan.ts';
 
@@ -259,6 +259,8 @@ export class StepWriter {
           String(options.streamLength),
           'ops',
           encodeChunk(list),
+          'homes',
+          earlierLayoutGuard,
         ),
       ),
     ]);

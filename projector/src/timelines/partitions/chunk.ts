@@ -4,7 +4,8 @@ import { writeOp } from '../homeScript.ts';
  * A fan-out chunk: the home operations of one partition in one step, each home's already packed
  * as the home script's argument for it (`encodeHomeOps`, homeScript.ts), so the applier decodes
  * and calls without re-planning. Layout: per home, u16 id length, the id, u32 length of its
- * operations, then the operations. Stream entries carry it in the field `ops`.
+ * operations, then the operations. Stream entries carry it in the field `ops` (and
+ * `earlierLayoutGuard` in `homes`).
  */
 export interface ChunkHome {
   userId: string;
@@ -38,6 +39,13 @@ export function decodeChunk(blob: Buffer): ChunkHome[] {
   }
   return homes;
 }
+
+/**
+ * What a chunk carries in the earlier layout's field `homes`: one byte, which an applier of an
+ * earlier version cannot decode. It then fails, lets the partition go and tries again, instead
+ * of moving the partition past homes it did not write; an applier of this version takes it.
+ */
+export const earlierLayoutGuard = Buffer.from([0xff]);
 
 /**
  * A chunk of the earlier layout (field `homes`: per home, u16 id length, the id, u32 argument

@@ -2,7 +2,13 @@ import type { Position } from '@tweeter/shared';
 import { describe, expect, it } from 'vitest';
 import { encodeHomeOps, EntryRecords, writeOp } from '../homeScript.ts';
 import type { HomeOp } from '../stepPlan.ts';
-import { decodeChunk, decodeEarlierChunk, encodeChunk, mergeChunkHomes } from './chunk.ts';
+import {
+  decodeChunk,
+  decodeEarlierChunk,
+  earlierLayoutGuard,
+  encodeChunk,
+  mergeChunkHomes,
+} from './chunk.ts';
 
 /** A home's packed operations read back as the script reads them (struct '>Bc0c1I4c0I4c0'). */
 function readOps(ops: Buffer): [string, string, string, string][] {
@@ -96,6 +102,11 @@ describe('fan-out chunks', () => {
       },
       { userId: 'u2', ops: [['p3', 'd', '', '']] },
     ]);
+  });
+
+  it('carry in the earlier field a guard that the earlier layout’s decoder refuses', () => {
+    // An earlier applier decodes `homes` this way: it throws, rather than apply nothing and move on.
+    expect(() => decodeEarlierChunk(earlierLayoutGuard)).toThrow(RangeError);
   });
 });
 
