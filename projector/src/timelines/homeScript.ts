@@ -155,10 +155,8 @@ export class EntryRecords {
   push(position: Position, entry: Entry, streaming: boolean): Buffer {
     const held = this.pushes.get(entry.member);
     if (held?.position === position && held.streaming === streaming) return held.ops;
-    const record = this.record(entry);
     const ids = streaming ? this.streamId(position) : '';
-    const ops = Buffer.allocUnsafe(10 + position.length + record.length + ids.length);
-    writeOp(ops, 0, position, kindCodes.add, record, ids);
+    const ops = packOps([[position, kindCodes.add, this.record(entry), ids]]);
     this.pushes.set(entry.member, { position, streaming, ops });
     return ops;
   }
@@ -182,9 +180,8 @@ export class EntryRecords {
 export const kindCodes = { add: 0x61, merge: 0x6d, remove: 0x72, drop: 0x64 } as const;
 
 /**
- * One home's operations as the script's argument for it: per operation, the position (u8 length,
- * bytes), the kind (one byte), the records (u32 length, bytes), the stream ids (u32 length, bytes);
- * `streaming`: with the stream ids (else none: a copy being built writes no streams).
+ * One home's operations as the script's argument for it (`packOps`); `streaming`: with the stream
+ * ids (else none: a copy being built writes no streams).
  */
 export function encodeHomeOps(
   ops: readonly HomeOp[],
@@ -197,17 +194,34 @@ export function encodeHomeOps(
     if (op.kind === 'add' && !op.merge && op.entries.length === 1)
       return records.push(op.position, op.entries[0]!, streaming);
   }
-  const parts = ops.map((op) => opParts(op, records, streaming));
+  return packOps(ops.map((op) => opParts(op, records, streaming)));
+}
+
+/** One operation as packed: position, kind code, records, stream ids (positions and ids ASCII). */
+export type OpParts = [position: string, kind: number, blob: Buffer, ids: string];
+
+/**
+ * Operations packed as one home's argument: per operation, the position (u8 length, bytes), the
+ * kind (one byte), the records (u32 length, bytes), the stream ids (u32 length, bytes).
+ */
+export function packOps(parts: readonly OpParts[]): Buffer {
   let length = 0;
   for (const [position, , blob, ids] of parts)
     length += 10 + position.length + blob.length + ids.length;
   const out = Buffer.allocUnsafe(length);
   let at = 0;
-  for (const [position, kind, blob, ids] of parts) at = writeOp(out, at, position, kind, blob, ids);
+  for (const [position, kind, blob, ids] of parts) {
+    if (position.length > 255) throw new RangeError(`position too long: ${position}`);
+    out[at] = position.length;
+    at += 1 + out.write(position, at + 1, 'latin1');
+    out[at] = kind;
+    at = out.writeUInt32BE(blob.length, at + 1);
+    at += blob.copy(out, at);
+    at = out.writeUInt32BE(ids.length, at);
+    at += out.write(ids, at, 'latin1');
+  }
   return out;
 }
-
-type OpParts = [position: string, kind: number, blob: Buffer, ids: string];
 
 function opParts(op: HomeOp, records: EntryRecords, streaming: boolean): OpParts {
   switch (op.kind) {
@@ -228,23 +242,4 @@ function opParts(op: HomeOp, records: EntryRecords, streaming: boolean): OpParts
     case 'drop':
       return [op.position, kindCodes.drop, Buffer.alloc(0), ''];
   }
-}
-
-/** Writes one operation at `at` (positions and stream ids are ASCII); returns the end. */
-export function writeOp(
-  out: Buffer,
-  at: number,
-  position: string,
-  kind: number,
-  blob: Buffer,
-  ids: string,
-): number {
-  if (position.length > 255) throw new RangeError(`position too long: ${position}`);
-  out[at] = position.length;
-  at += 1 + out.write(position, at + 1, 'latin1');
-  out[at] = kind;
-  at = out.writeUInt32BE(blob.length, at + 1);
-  at += blob.copy(out, at);
-  at = out.writeUInt32BE(ids.length, at);
-  return at + out.write(ids, at, 'latin1');
 }

@@ -1,4 +1,4 @@
-import { writeOp } from '../homeScript.ts';
+import { packOps } from '../homeScript.ts';
 
 /**
  * A fan-out chunk: the home operations of one partition in one step, each home's already packed
@@ -68,14 +68,12 @@ export function decodeEarlierChunk(blob: Buffer): ChunkHome[] {
     at += 2 + idLength;
     at += 4; // the argument count: 1 + 4 per operation
     const count = Number(arg().toString('latin1'));
-    const parts = Array.from({ length: count }, () => [arg(), arg(), arg(), arg()] as const);
-    let length = 0;
-    for (const [position, , records, ids] of parts)
-      length += 10 + position.length + records.length + ids.length;
-    const ops = Buffer.allocUnsafe(length);
-    let to = 0;
-    for (const [position, kind, records, ids] of parts)
-      to = writeOp(ops, to, position.toString('latin1'), kind[0]!, records, ids.toString('latin1'));
+    const ops = packOps(
+      Array.from({ length: count }, () => {
+        const [position, kind, records, ids] = [arg(), arg(), arg(), arg()];
+        return [position.toString('latin1'), kind[0]!, records, ids.toString('latin1')] as const;
+      }),
+    );
     homes.push({ userId, ops });
   }
   return homes;

@@ -1,6 +1,6 @@
 import type { Position } from '@tweeter/shared';
 import { describe, expect, it } from 'vitest';
-import { encodeHomeOps, EntryRecords, writeOp } from '../homeScript.ts';
+import { encodeHomeOps, EntryRecords, packOps } from '../homeScript.ts';
 import type { HomeOp } from '../stepPlan.ts';
 import {
   decodeChunk,
@@ -25,14 +25,8 @@ function readOps(ops: Buffer): [string, string, string, string][] {
   return out;
 }
 
-const packed = (...ops: [string, string, string, string][]) => {
-  const out = Buffer.alloc(
-    ops.reduce((n, [p, , b, i]) => n + 10 + p.length + b.length + i.length, 0),
-  );
-  let at = 0;
-  for (const [p, k, b, i] of ops) at = writeOp(out, at, p, k.charCodeAt(0), Buffer.from(b), i);
-  return out;
-};
+const packed = (...ops: [string, string, string, string][]) =>
+  packOps(ops.map(([p, k, b, i]) => [p, k.charCodeAt(0), Buffer.from(b), i]));
 const text = (homes: { userId: string; ops: Buffer }[]) =>
   homes.map((h) => ({ userId: h.userId, ops: readOps(h.ops) }));
 

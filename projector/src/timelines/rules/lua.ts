@@ -19,22 +19,13 @@ local function before(a, b)
 end
 local function earlier(a, b)
   if a == b then return false end
-  local n = math.min(#a, #b)
-  -- Positions share long prefixes: skip the common part 8 bytes at a time.
-  local i = 1
-  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
-  for j = i, n do
-    local x, y = string.byte(a, j), string.byte(b, j)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
     if x ~= y then return x < y end
   end
   return #a < #b
 end
 local function flip(s)
-  if #s == 16 then
-    local a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p = string.byte(s, 1, 16)
-    return string.char(255 - a, 255 - b, 255 - c, 255 - d, 255 - e, 255 - f, 255 - g, 255 - h,
-      255 - i, 255 - j, 255 - k, 255 - l, 255 - m, 255 - n, 255 - o, 255 - p)
-  end
   local t = {}
   for i = 1, #s do t[i] = 255 - string.byte(s, i) end
   return string.char(unpack(t))
