@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import calculateSlot from 'cluster-key-slot';
 import {
   Cluster,
   encodeTweetBody,
@@ -267,26 +268,43 @@ export class StepWriter {
   }
 
   /**
-   * The step's tweet bodies: a SET each on a Redis Cluster (each body key is a slot of its own),
-   * MSETs of `bodiesPerMset` on one server.
+   * The step's tweet bodies: on a Redis Cluster an MSET per hash slot (each body key is a slot of
+   * its own, by the hash of the key: the 50,000 bodies of a catch-up step then go in about 20,000
+   * commands), MSETs of `bodiesPerMset` on one server.
    */
   private writeBodies(step: StepPlan): Promise<unknown>[] {
     const k = this.keys;
     const writes: Promise<unknown>[] = [];
+    const flush = (pairs: string[]) =>
+      writes.push(
+        pairs.length === 2 ? this.redis.set(pairs[0]!, pairs[1]!) : this.redis.mset(...pairs),
+      );
     if (this.redis instanceof Cluster) {
-      for (const body of step.bodies.values())
-        writes.push(this.redis.set(k.tweet(body.id), encodeTweetBody(body)));
+      const prefix = this.redis.options.keyPrefix ?? '';
+      const bySlot = new Map<number, string[]>();
+      for (const body of step.bodies.values()) {
+        const key = k.tweet(body.id);
+        const slot = calculateSlot(prefix + key);
+        let pairs = bySlot.get(slot);
+        if (!pairs) bySlot.set(slot, (pairs = []));
+        pairs.push(key, encodeTweetBody(body));
+        if (pairs.length >= 2 * bodiesPerMset) {
+          flush(pairs);
+          bySlot.delete(slot);
+        }
+      }
+      for (const pairs of bySlot.values()) flush(pairs);
       return writes;
     }
     let pairs: string[] = [];
     for (const body of step.bodies.values()) {
       pairs.push(k.tweet(body.id), encodeTweetBody(body));
       if (pairs.length >= 2 * bodiesPerMset) {
-        writes.push(this.redis.mset(...pairs));
+        flush(pairs);
         pairs = [];
       }
     }
-    if (pairs.length > 0) writes.push(this.redis.mset(...pairs));
+    if (pairs.length > 0) flush(pairs);
     return writes;
   }
 }

@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { timelineKeys } from '@tweeter/shared';
@@ -84,6 +85,39 @@ describe('timelines steps', () => {
       await stepped.reset();
       await whole.close();
       await stepped.close();
+    }
+  });
+
+  it('store every tweet body of a step, bodies of one hash slot in one command', async () => {
+    await appendWorkload();
+    const { store } = fixture;
+    const whole = copy('bodies');
+    const keys = timelineKeys('bodies');
+    try {
+      await replayToHead(whole, store, { batchSize: 100_000 });
+      const posted = new Map<string, string>();
+      for (const e of await store.readAll({ after: null, maxCount: 100_000 }))
+        if (e.type === 'TweetPosted') {
+          const data = e.data as { tweetId: string; text: string };
+          posted.set(data.tweetId.toLowerCase(), data.text);
+        }
+      const stored = Object.entries(await snapshot('bodies')).filter(([key]) =>
+        key.startsWith(keys.tweetPrefix.slice(keys.namespace.length)),
+      );
+      // Bodies of deleted tweets and users are gone; the rest hold their post's text.
+      expect(stored.length).toBeGreaterThan(1500);
+      for (const [, value] of stored) {
+        const body = JSON.parse(value as string) as { id: string; text: string };
+        expect(posted.get(body.id)).toBe(body.text);
+      }
+      // The workload's 2,000 bodies share hash slots (on a cluster: sent as one MSET each).
+      const slots = new Set(
+        stored.map(([key]) => calculateSlot(`${fixture.redisPrefix}${keys.namespace}${key}`)),
+      );
+      expect(slots.size).toBeLessThan(stored.length);
+    } finally {
+      await whole.reset();
+      await whole.close();
     }
   });
 
