@@ -20,9 +20,11 @@ import type { Entry, HomeOp } from './stepPlan.ts';
  * Exactly once in effect: an operation at or below the home's stamp (`s` of the user hash, the
  * position of the last operation applied) is skipped; the rest run in order and the stamp moves
  * to the last of them, in one HSET with the boundary the trims moved (a script runs whole: no
- * reader sees a home trimmed below a boundary not yet moved). A home's operations of a step are
- * one call, so a crash leaves each home either before or after all of them, and a batch applied
- * again skips what already landed.
+ * reader sees a home trimmed below a boundary not yet moved; nor does the server stop it half
+ * way: Redis refuses a script a write for want of memory only before its first write, and SCRIPT
+ * KILL only a script that has not written). A home's operations of a step are one call, so a
+ * crash leaves each home either before or after all of them, and a batch applied again skips
+ * what already landed.
  *
  * The home stream gets an entry per tweet that arrives (`u`, whether or not it stays above the
  * boundary: it is in the timeline either way) and per removal (`d`), under the event's position
