@@ -272,7 +272,9 @@ export function isDependencyFailure(error: unknown): boolean {
     e.name === 'ClusterAllFailedError' ||
     // A Redis Cluster moving slots or promoting a replica: retried by the client up to a bound,
     // then answered as unavailable (redirections not followed inside an auto-pipelined batch).
-    /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|LOADING) |Too many Cluster redirections|Failed to refresh slots cache/.test(
+    // A server that cannot serve for now: running a long script (BUSY), out of memory (OOM), a
+    // master just demoted to a replica (READONLY).
+    /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|LOADING|BUSY|OOM|READONLY) |Too many Cluster redirections|Failed to refresh slots cache/.test(
       e.message ?? '',
     ) ||
     /Connection terminated|Connection is closed|timeout exceeded when trying to connect|CONNECTION_CLOSED/i.test(

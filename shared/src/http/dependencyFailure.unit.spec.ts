@@ -21,8 +21,21 @@ describe('isDependencyFailure', () => {
     ).toBe(true);
   });
 
+  it('takes a Redis that cannot serve for now for a dependency outage (503)', () => {
+    for (const message of [
+      'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
+      "OOM command not allowed when used memory > 'maxmemory'.",
+      "READONLY You can't write against a read only replica.",
+    ])
+      expect(
+        isDependencyFailure(Object.assign(new Error(message), { name: 'ReplyError' })),
+        message,
+      ).toBe(true);
+  });
+
   it('leaves other errors alone (500)', () => {
     expect(isDependencyFailure(new Error('WRONGTYPE Operation against a key'))).toBe(false);
+    expect(isDependencyFailure(new Error('BUSYKEY Target key name already exists.'))).toBe(false);
     expect(isDependencyFailure(new TypeError('cannot read properties of undefined'))).toBe(false);
   });
 });
