@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { comparePositions, timelineKeys } from '@tweeter/shared';
 import { freePort, testRedisServers } from '@tweeter/shared/testing';
@@ -9,6 +10,7 @@ import { runCli } from '../test/adminCli.ts';
 import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
 import { ReferenceModel } from './testing/referenceModel.ts';
 import { isBookkeeping } from './timelines/compareCopies.ts';
+import { TimelinesProjection } from './timelines/timelinesProjection.ts';
 import { snapshotTimelines } from './verification/snapshots.ts';
 
 const partitions = 6;
@@ -170,5 +172,64 @@ describe('fan-out partitions shared by two projector processes', () => {
       await projector.kill('SIGTERM');
     }
     expect(ahead).toEqual([]);
+  });
+});
+
+describe('a replay that writes homes itself (tweeter-admin replay) on a copy with partitions', () => {
+  it('first applies the chunks no applier has applied: none is skipped afterwards', async () => {
+    const { store } = fixture;
+    const prefix = `${fixture.redisPrefix}drain:`;
+    const copy = (inline: boolean, version = 'v1') =>
+      new TimelinesProjection({
+        redis: testRedisServers(),
+        redisPrefix: prefix,
+        version,
+        fanoutMaxFollowers: 10_000,
+        partitions: version === 'v1' ? 3 : 0,
+        inline,
+        logger: pino({ level: 'silent' }),
+      });
+    const log = new LogBuilder();
+    const authors = [log.userCreated(), log.userCreated()];
+    const fans = Array.from({ length: 60 }, () => log.userCreated());
+    for (const f of fans) for (const a of authors) log.followed(f, a);
+    for (let i = 0; i < 10; i++) log.tweetPosted(authors[i % 2]!);
+    await appendAll(store, log.take(), 500);
+
+    // A projector planned the log into chunks (several per partition) and stopped before any
+    // applier applied them.
+    const planner = copy(false);
+    await replayToHead(planner, store, { batchSize: 40 });
+    const pending = await planner.partitions();
+    await planner.close();
+    expect(pending.every((p) => p.pending > 1)).toBe(true);
+
+    // More posts and an unfollow, then the admin CLI's replay of the copy, with no projector.
+    for (let i = 0; i < 6; i++) log.tweetPosted(authors[i % 2]!);
+    log.unfollowed(fans[0]!, authors[0]!);
+    await appendAll(store, log.take(), 500);
+    const admin = copy(true);
+    await replayToHead(admin, store, { batchSize: 1000 });
+    const after = await admin.partitions();
+    await admin.close();
+
+    // Every home holds what a clean rebuild gives: the posts of the chunks included.
+    const clean = copy(true, 'clean');
+    await replayToHead(clean, store, { batchSize: 1000 });
+    await clean.close();
+    const namespace = (version: string) => timelineKeys(version).namespace;
+    const [replayed, rebuilt] = await Promise.all(
+      ['v1', 'clean'].map((v) => snapshotTimelines(testRedisServers(), prefix, namespace(v))),
+    );
+    // (The file's earlier tests' users are in the log too.)
+    for (const user of [...fans, ...authors])
+      expect(rebuilt![`home:{${user.toLowerCase()}}`], user).toBeDefined();
+    const differing = [...new Set([...Object.keys(replayed!), ...Object.keys(rebuilt!)])]
+      .filter((key) => !isBookkeeping(key))
+      .filter((key) => JSON.stringify(replayed![key]) !== JSON.stringify(rebuilt![key]));
+    expect(differing).toEqual([]);
+    // Each partition moved past its chunks, by the replay.
+    expect(after.map((p) => p.pending)).toEqual([0, 0, 0]);
+    expect(after.every((p) => p.owner?.startsWith('replay:'))).toBe(true);
   });
 });

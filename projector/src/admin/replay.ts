@@ -8,6 +8,7 @@ import { adminLockApplication, lockHolder, tryLock } from './locks.ts';
 import { createProgress } from './progress.ts';
 import { fetchProjectorStatus } from './projectorStatus.ts';
 import { confirm } from './prompt.ts';
+import { resetCopy } from './reset.ts';
 
 export interface ReplayOptions {
   yes?: boolean;
@@ -100,7 +101,7 @@ async function followRebuild(
   options: ReplayOptions,
 ): Promise<ReplayFigure> {
   const projection = ctx.projection(name, await ctx.activeCopy(name));
-  await projection.reset();
+  await resetCopy(projection, true);
   const started = performance.now();
   const target = await ctx.eventStore.headPosition();
   const total = await ctx.eventStore.estimatedLag(null);

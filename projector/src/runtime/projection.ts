@@ -49,6 +49,13 @@ export interface Projection {
   caughtUp?(position: Position | null): Promise<void>;
   /** Deletes the projection's data and checkpoint: it rebuilds from the start. */
   reset(): Promise<void>;
+  /**
+   * Resets the copy while another process holds its lock (a running projector): deletes only what
+   * makes that writer start over (its checkpoint), and leaves the rest to it, wiped under its lock
+   * when it starts over; a wipe from here would race with its rebuild and delete what it writes.
+   * Without it, `reset` (a projection whose reset and checkpoint change in one transaction).
+   */
+  resetBeside?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@ import { CheckpointMovedError } from '../runtime/projection.ts';
 import { effectKeysPerCall, effectsScript, writeEffects } from './effectWrites.ts';
 import { encodeHomeOps, EntryRecords, homeScript } from './homeScript.ts';
 import { earlierLayoutGuard, encodeChunk } from './partitions/chunk.ts';
+import { advanceScript } from './partitions/partitionApplier.ts';
 import { settleAll, writeHomes, type HomeWriteOptions } from './partitions/homeWrites.ts';
 import { SharedEffects, type StepPlan } from './stepPlan.ts';
 
@@ -82,6 +83,7 @@ export function defineTimelineScripts(redis: RedisClient): void {
   redis.defineCommand('timelinesEffectsMany', { lua: effectsScript });
   redis.defineCommand('timelinesMeta', { lua: metaScript, numberOfKeys: 1 });
   redis.defineCommand('timelinesLive', { lua: liveScript, numberOfKeys: 1 });
+  redis.defineCommand('timelinesAdvance', { lua: advanceScript, numberOfKeys: 2 });
 }
 
 /**

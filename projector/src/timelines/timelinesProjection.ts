@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   defaultTimelineStreamLength,
   homeLayout,
@@ -11,6 +12,7 @@ import {
   type TimelineKeys,
 } from '@tweeter/shared';
 import type { CopiedProjection, WorkerStatus } from '../runtime/projection.ts';
+import { drainPartitions, type ApplierRedis } from './partitions/partitionApplier.ts';
 import { PartitionPool } from './partitions/partitionPool.ts';
 import { TimelineConnections } from './connections.ts';
 import { CopyKeys } from './copyKeys.ts';
@@ -22,6 +24,9 @@ import { applyInSteps } from './steps.ts';
 /** Writes per step while the copy is live, and while it is being built (see `stepCommands`). */
 const liveStepCommands = 20_000;
 const catchUpStepCommands = 1_000_000;
+
+/** The owner a partition's hash names after chunks applied by a replay that writes homes itself. */
+const inlineOwner = `replay:${hostname()}:${process.pid}`;
 
 /** A fan-out partition as its keys say (`tweeter-admin status`). */
 export interface StoredPartition {
@@ -193,6 +198,23 @@ export class TimelinesProjection implements CopiedProjection {
       );
       await this.copyKeys.deleteAll();
     }
+    // Homes written here (the admin CLI's replay) start from every chunk applied: see drainPartitions.
+    if (this.options.inline && this.writer.partitionCount > 0) {
+      const drained = await drainPartitions(
+        {
+          writer: redis as ApplierRedis,
+          keys: this.keys,
+          cap: this.cap,
+          channel: timelineStreamChannel(this.options.redisPrefix, this.keys),
+          owner: inlineOwner,
+        },
+        this.writer.partitionCount,
+      );
+      if (drained > 0)
+        this.options.logger.info(
+          `timelines: applied ${drained} fan-out chunks that no applier had applied yet`,
+        );
+    }
   }
 
   async checkpoint(): Promise<Position | null> {
@@ -249,6 +271,15 @@ export class TimelinesProjection implements CopiedProjection {
    */
   async reset(): Promise<void> {
     await this.copyKeys.deleteAll();
+    this.graph.drop();
+  }
+
+  /**
+   * The copy's checkpoint goes (the whole `meta`): its writer's next step fails, its runner notices
+   * the moved checkpoint and starts over, and its setup wipes the keys left without a checkpoint.
+   */
+  async resetBeside(): Promise<void> {
+    await this.connections.redis.unlink(this.keys.meta);
     this.graph.drop();
   }
 

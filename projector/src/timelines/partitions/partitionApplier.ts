@@ -160,53 +160,122 @@ export class PartitionApplier {
         from,
       );
       for (const [, entries] of reply ?? []) {
-        // The chunks read together are applied together, a run of them with the same streaming
-        // at a time: one script call per home with its operations of them all, then one move of
-        // the partition past the last (a backlog costs a round trip per run, not per chunk).
-        for (let i = 0; i < entries.length;) {
-          if (signal.aborted) return;
-          const chunks = [];
-          let streamLength: number | undefined;
-          for (; i < entries.length; i++) {
-            const [idBuffer, fields] = entries[i]!;
-            const chunk = streamEntryFields(fields);
-            // The planner decided whether the step streams (chunks of older versions: no).
-            const streams = Number(chunk.get('stream')?.toString() ?? 0);
-            if (streamLength !== undefined && streams !== streamLength) break;
-            streamLength = streams;
-            chunks.push({ id: idBuffer.toString(), to: chunk.get('to')?.toString() ?? '', chunk });
-          }
-          await writeHomes(
-            this.writer,
-            keys,
-            {
-              cap: this.options.cap,
-              streamLength: streamLength ?? 0,
-              channel: timelineStreamChannel(this.options.redisPrefix, keys),
-            },
-            mergeChunkHomes(chunks.map(({ chunk }) => homesOf(chunk))),
-          );
-          const last = chunks[chunks.length - 1]!;
-          const moved = await this.writer.timelinesAdvance(
-            part,
-            stream,
-            from,
-            last.id,
-            last.to,
-            this.options.owner,
-            String(Date.now()),
-          );
-          if (moved === 0) {
-            this.log.info('partition: moved under us (a reset or flush); starting over');
-            return;
-          }
-          from = last.id;
-          this.checkpoint = last.to as Position;
-          this.chunks += chunks.length;
+        const done = await applyChunks(this.target, entries, from, signal);
+        if (done === 'moved') {
+          this.log.info('partition: moved under us (a reset or flush); starting over');
+          return;
         }
+        if (done.chunks === 0) continue;
+        from = done.lastId;
+        this.checkpoint = done.checkpoint;
+        this.chunks += done.chunks;
       }
     }
   }
+
+  private get target(): ChunkTarget {
+    const { keys, partition, cap, redisPrefix, owner } = this.options;
+    const channel = timelineStreamChannel(redisPrefix, keys);
+    return { writer: this.writer, keys, partition, cap, channel, owner };
+  }
+}
+
+/** Where chunks of one partition are applied, and by whom (the partition hash's `owner`). */
+export interface ChunkTarget {
+  writer: ApplierRedis;
+  keys: TimelineKeys;
+  partition: number;
+  cap: number;
+  /** The channel that wakes the query services' open streams (timelineStreamChannel). */
+  channel: string;
+  owner: string;
+}
+
+/** Entries of a fan-out stream as XREAD and XRANGE give them: id, then field/value pairs. */
+type StreamEntries = [Buffer, Buffer[]][];
+
+/**
+ * Applies chunks read from a partition's stream after `from` (the last chunk applied), in order,
+ * a run of them with the same streaming at a time: one script call per home with its operations
+ * of them all, then one move of the partition past the last (a backlog costs a round trip per
+ * run, not per chunk). Returns how far it got (it stops between runs once `signal` aborts), or
+ * 'moved' when the partition was moved under it (a flush, a reset, another applier).
+ */
+export async function applyChunks(
+  target: ChunkTarget,
+  entries: StreamEntries,
+  from: string,
+  signal?: AbortSignal,
+): Promise<{ lastId: string; checkpoint: Position | null; chunks: number } | 'moved'> {
+  const { writer, keys, partition } = target;
+  let lastId = from;
+  let checkpoint: Position | null = null;
+  let applied = 0;
+  for (let i = 0; i < entries.length && !signal?.aborted;) {
+    const chunks = [];
+    let streamLength: number | undefined;
+    for (; i < entries.length; i++) {
+      const [idBuffer, fields] = entries[i]!;
+      const chunk = streamEntryFields(fields);
+      // The planner decided whether the step streams (chunks of older versions: no).
+      const streams = Number(chunk.get('stream')?.toString() ?? 0);
+      if (streamLength !== undefined && streams !== streamLength) break;
+      streamLength = streams;
+      chunks.push({ id: idBuffer.toString(), to: chunk.get('to')?.toString() ?? '', chunk });
+    }
+    await writeHomes(
+      writer,
+      keys,
+      { cap: target.cap, streamLength: streamLength ?? 0, channel: target.channel },
+      mergeChunkHomes(chunks.map(({ chunk }) => homesOf(chunk))),
+    );
+    const last = chunks[chunks.length - 1]!;
+    const moved = await writer.timelinesAdvance(
+      keys.partition(partition),
+      keys.fanout(partition),
+      lastId,
+      last.id,
+      last.to,
+      target.owner,
+      String(Date.now()),
+    );
+    if (moved === 0) return 'moved';
+    lastId = last.id;
+    checkpoint = last.to as Position;
+    applied += chunks.length;
+  }
+  return { lastId, checkpoint, chunks: applied };
+}
+
+/**
+ * Applies here, in order, every chunk of the copy's `partitions` that no applier has applied yet:
+ * a replay that writes homes itself (the admin CLI's, while no projector runs the copy) does this
+ * first, or its homes' stamps would move past those chunks and an applier would skip them later.
+ * An applier of a projector started meanwhile may apply the same chunks: a chunk applied twice has
+ * no second effect, and whoever moved a partition first is followed. Returns the chunks applied.
+ */
+export async function drainPartitions(
+  target: Omit<ChunkTarget, 'partition'>,
+  partitions: number,
+): Promise<number> {
+  let drained = 0;
+  for (let partition = 0; partition < partitions; partition++) {
+    for (;;) {
+      const [lastId] = await target.writer.hmget(target.keys.partition(partition), 'lastId');
+      const from = lastId ?? '0';
+      const entries = (await target.writer.xrangeBuffer(
+        target.keys.fanout(partition),
+        `(${from}`,
+        '+',
+        'COUNT',
+        64,
+      )) as StreamEntries;
+      if (entries.length === 0) break;
+      const done = await applyChunks({ ...target, partition }, entries, from);
+      if (done !== 'moved') drained += done.chunks;
+    }
+  }
+  return drained;
 }
 
 /** A chunk's homes: field `ops`, or `homes` in the layout of earlier versions. */

@@ -3,12 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { type Logger, type Position, type RedisServers, type TimelineKeys } from '@tweeter/shared';
 import { lockName } from '../../runtime/advisoryLock.ts';
 import type { ScriptedRedis } from '../stepWriter.ts';
-import {
-  advanceScript,
-  PartitionApplier,
-  type ApplierRedis,
-  type PartitionStatus,
-} from './partitionApplier.ts';
+import { PartitionApplier, type ApplierRedis, type PartitionStatus } from './partitionApplier.ts';
 
 /** A process that has not renewed its membership for this long is taken for gone. */
 const membershipMs = 3000;
@@ -48,7 +43,6 @@ export class PartitionPool {
 
   constructor(private readonly options: PartitionPoolOptions) {
     this.redis = options.connection as ApplierRedis;
-    this.redis.defineCommand('timelinesAdvance', { lua: advanceScript, numberOfKeys: 2 });
   }
 
   start(): void {
