@@ -10,7 +10,7 @@ const list = (name) =>
     .filter(Boolean);
 
 // The same app definition as `npm start`'s.
-const { nodeApp: node } = require('./stack.config.cjs');
+const { nodeApp: node, projectorNodeArgs } = require('./stack.config.cjs');
 
 // Every process uses the local Redis Cluster (timelines, rate limits, the query side's reads).
 const redisEnv = process.env.CLUSTER_REDIS_CLUSTER_NODES
@@ -34,7 +34,12 @@ const apps = [
   // first projector to take it runs it and the others wait as standbys, taking over when it dies.
   // The timelines' fan-out partitions are shared: each projector applies its share of them.
   ...list('CLUSTER_PROJECTOR_PORTS').map((port, i) =>
-    node(`projector-${i + 1}`, 'projector/dist/main.js', { ...redisEnv, PROJECTOR_PORT: port }),
+    node(
+      `projector-${i + 1}`,
+      'projector/dist/main.js',
+      { ...redisEnv, PROJECTOR_PORT: port },
+      projectorNodeArgs,
+    ),
   ),
   node('webhooks', 'webhook-dispatcher/dist/main.js', {
     ...redisEnv,

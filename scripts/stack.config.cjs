@@ -59,4 +59,4 @@ const apps = (env = process.env) =>
     name === 'projector' ? projectors(env) : [nodeApp(name, script)],
   );
 
-module.exports = { apps: apps(), nodeApp, appsFor: apps };
+module.exports = { apps: apps(), nodeApp, appsFor: apps, projectorNodeArgs };

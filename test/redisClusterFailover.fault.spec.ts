@@ -38,7 +38,7 @@ const skipped = localCluster
   : nodes === undefined
     ? 'TEST_REDIS_CLUSTER_NODES=none: this run has no Redis Cluster'
     : `TEST_REDIS_CLUSTER_NODES (${nodes.join(',')}) is not the local scripts/redis-cluster.sh cluster, whose masters this test kills`;
-if (skipped) console.log(`redisClusterFailover.int.spec.ts skipped: ${skipped}`);
+if (skipped) console.log(`redisClusterFailover.fault.spec.ts skipped: ${skipped}`);
 
 const seed = 20261201;
 const userCount = 30;

@@ -177,7 +177,9 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
         await first.waitFor((s) => held(s) < o.partitions, 30_000, 'a share given up');
       }
       await postRound(o.authors.length); // warm-up: each author's followers loaded once
+      const before = await Promise.all(processes.map(processMetrics)); // (starts the lag's window)
       const samples = await postRound(o.posts);
+      const after = await Promise.all(processes.map(processMetrics));
       const ours = p50p99(samples.map((s) => s.latency));
       const split = Object.fromEntries(
         (['append', 'publish', 'apply', 'seen'] as const).map((part) => [
@@ -214,6 +216,9 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
             p50p99(samples.filter((s) => s.followers === t).map((s) => s.latency)),
           ]),
         ),
+        // Each process during the measured round: its event loop's longest stall, its CPU.
+        processesEventLoopLagMaxMs: after.map((m) => round(m.lagMaxSeconds * 1000, 1)),
+        processesCpuSeconds: after.map((m, i) => round(m.cpuSeconds - before[i]!.cpuSeconds, 2)),
         measuredTo: 'every fan-out partition’s checkpoint past the tweet (its homes written)',
         baselineNote:
           'the bare client of the in-process post-to-timeline section of this run (same homes)',
@@ -226,4 +231,20 @@ export async function postToTimelineProcesses(o: ProcessesOptions): Promise<void
     redis.disconnect();
     await deleteKeys(o.target, prefix);
   }
+}
+
+/**
+ * A projector process's own figures from its /metrics (prom-client's defaults): CPU so far, and
+ * its event loop's longest delay since the previous scrape (each scrape starts a new window).
+ */
+async function processMetrics(
+  p: ProjectorProcess,
+): Promise<{ cpuSeconds: number; lagMaxSeconds: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    cpuSeconds: value('process_cpu_seconds_total'),
+    lagMaxSeconds: value('nodejs_eventloop_lag_max_seconds'),
+  };
 }
