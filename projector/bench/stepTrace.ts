@@ -150,9 +150,10 @@ export function installStepTracer(): StepTracer {
   const tracer = (installed = new StepTracer());
   /* eslint-disable @typescript-eslint/unbound-method -- each original is called with its instance */
   const writer = StepWriter.prototype;
-  const { write, meta, writeHomes } = {
+  const { write, meta, tail, writeHomes } = {
     write: writer.write,
     meta: writer['meta'],
+    tail: writer['tail'],
     writeHomes: writer['writeHomes'],
   };
   writer.write = async function (this: StepWriter, ...args: Parameters<StepWriter['write']>) {
@@ -160,14 +161,20 @@ export function installStepTracer(): StepTracer {
     await write.apply(this, args);
     tracer.endStep(trace);
   };
-  writer['meta'] = async function (this: StepWriter, ...args: Parameters<typeof meta>) {
-    const start = now();
-    try {
-      await meta.apply(this, args);
-    } finally {
-      tracer.meta(start, now());
-    }
-  };
+  /** A meta update timed as one of the step's (`tail`, one server's step end, counts as one). */
+  const timedMeta = <A extends unknown[]>(
+    original: (this: StepWriter, ...args: A) => Promise<void>,
+  ) =>
+    async function (this: StepWriter, ...args: A) {
+      const start = now();
+      try {
+        await original.apply(this, args);
+      } finally {
+        tracer.meta(start, now());
+      }
+    };
+  writer['meta'] = timedMeta(meta);
+  writer['tail'] = timedMeta(tail);
   writer['writeHomes'] = function (this: StepWriter, ...args: Parameters<typeof writeHomes>) {
     const start = now();
     const written = writeHomes.apply(this, args);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, connectRedis, timelineKeys } from '@tweeter/shared';
 import { deleteTestRedisKeys, testRedisPrefix, testRedisServers } from '@tweeter/shared/testing';
-import { writeEffects } from './effectWrites.ts';
+import { effectsInOneCall, writeEffects } from './effectWrites.ts';
 import { SharedEffects } from './stepPlan.ts';
 import { defineTimelineScripts, type ScriptedRedis } from './stepWriter.ts';
 
@@ -301,5 +301,64 @@ describe('writeEffects', () => {
     await expect(writeEffects(closedScripted, one)).rejects.toThrow();
     expect(await redis.sismember(keys.celebs, 'celeb-z')).toBe(0);
     closed.disconnect();
+  });
+});
+
+const oneServer = testRedisServers().clusterNodes === undefined;
+if (!oneServer)
+  console.log('effects: the one-server tail script test skipped: a Redis Cluster has no such step');
+
+describe('tailScript (one server): a step’s shared effects and checkpoint in one script', () => {
+  /** A live step's effects: a post's author list, a follow, a profile, a deleted body. */
+  const small = () => {
+    const e = new SharedEffects();
+    e.zadd(keys.author(u1), 4242, newAuthor3[0]!.member);
+    e.zrem(keys.author(u1), oldAuthor1[0]!.member);
+    e.sadd(keys.followers(u1), u3);
+    e.sadd(keys.following(u3), u1);
+    e.hset(keys.user(u2), 'd', 'Two Again');
+    e.del(keys.tweet(gone1));
+    return e;
+  };
+  const tail = (from: string, to: string) => {
+    const call = effectsInOneCall(small())!;
+    return scripted.timelinesTail(
+      1 + call.keys.length,
+      keys.meta,
+      ...call.keys,
+      from,
+      to,
+      ...call.args,
+    );
+  };
+
+  it.skipIf(!oneServer)(
+    'writes what writeEffects writes and moves the checkpoint, only from the checkpoint expected',
+    async () => {
+      await redis.del(keys.meta);
+      await redis.hset(keys.meta, { checkpoint: 'c', busy: 'e', wal: 'x', walTo: 'e' });
+      const before = await snapshot();
+
+      // The checkpoint moved (a reset, another writer): refused, nothing written.
+      expect(await tail('elsewhere', 'e')).toEqual(['c']);
+      expect(await snapshot()).toEqual(before);
+      expect(await redis.hget(keys.meta, 'checkpoint')).toBe('c');
+
+      expect(await tail('c', 'e')).toBe(1);
+      const written = await snapshot();
+      expect(await redis.hgetall(keys.meta)).toEqual({ checkpoint: 'e' });
+      // The same keys as the effects sent by writeEffects onto the same state.
+      await seed();
+      await writeEffects(scripted, small());
+      expect(written).toEqual(await snapshot());
+      expect(written).not.toEqual(before);
+      // Now at e: sending it again from c is refused.
+      expect(await tail('c', 'e')).toEqual(['e']);
+    },
+  );
+
+  it('takes only effects that fit one call: a catch-up step’s go through the write-ahead record', () => {
+    expect(effectsInOneCall(small())?.keys).toHaveLength(5);
+    expect(effectsInOneCall(buildEffects())).toBeNull();
   });
 });
