@@ -21,7 +21,8 @@ export async function resetProjection(
   options: { yes?: boolean },
 ): Promise<{ projection: ProjectionName; copy: string; runningProjector: boolean }> {
   const projection = ctx.projection(name, await ctx.activeCopy(name));
-  const holder = await lockHolder(ctx.pool, lockName(name, projection.copy));
+  const copyLock = lockName(name, projection.copy);
+  const holder = await lockHolder(ctx.pool, copyLock);
   if (holder === adminLockApplication)
     throw new AdminError(
       `${name} (${projection.copy}): another tweeter-admin command is writing to this copy`,
@@ -31,10 +32,7 @@ export async function resetProjection(
     options.yes,
   );
   // Under the copy's lock when no projector holds it: nobody writes while the copy is wiped.
-  const lock =
-    holder === null
-      ? await tryLock(ctx.config.DATABASE_URL, lockName(name, projection.copy))
-      : null;
+  const lock = holder === null ? await tryLock(ctx.config.DATABASE_URL, copyLock) : null;
   try {
     await resetCopy(projection, lock === null);
   } finally {

@@ -74,6 +74,8 @@ export type ScriptedRedis = RedisClient & {
   /** A step's shared effects and checkpoint in one script (one server), key count first. */
   timelinesTail(numKeys: number, ...args: (string | number | Buffer)[]): Promise<1 | [string]>;
   timelinesLive(meta: string, checkpoint: string): Promise<null>;
+  /** A partition moved past the chunks it applied (advanceScript in partitionApplier.ts). */
+  timelinesAdvance(part: string, stream: string, ...args: string[]): Promise<0 | 1>;
 };
 
 /**

@@ -12,7 +12,7 @@ import {
   type TimelineKeys,
 } from '@tweeter/shared';
 import type { CopiedProjection, WorkerStatus } from '../runtime/projection.ts';
-import { drainPartitions, type ApplierRedis } from './partitions/partitionApplier.ts';
+import { drainPartitions } from './partitions/partitionApplier.ts';
 import { PartitionPool } from './partitions/partitionPool.ts';
 import { TimelineConnections } from './connections.ts';
 import { CopyKeys } from './copyKeys.ts';
@@ -202,7 +202,7 @@ export class TimelinesProjection implements CopiedProjection {
     if (this.options.inline && this.writer.partitionCount > 0) {
       const drained = await drainPartitions(
         {
-          writer: redis as ApplierRedis,
+          writer: redis as ScriptedRedis,
           keys: this.keys,
           cap: this.cap,
           channel: timelineStreamChannel(this.options.redisPrefix, this.keys),

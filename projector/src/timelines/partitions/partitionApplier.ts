@@ -25,11 +25,6 @@ redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2])
 return 1
 `;
 
-/** The projection's connection, with `advanceScript` defined as `timelinesAdvance`. */
-export type ApplierRedis = ScriptedRedis & {
-  timelinesAdvance(part: string, stream: string, ...args: string[]): Promise<0 | 1>;
-};
-
 export interface PartitionStatus {
   partition: number;
   /** held: this process applies it; free: it does not (another may). */
@@ -42,7 +37,7 @@ export interface PartitionStatus {
 export interface PartitionApplierOptions {
   partition: number;
   /** The projection's connection (auto-pipelined), for every command but the blocking reads. */
-  writer: ApplierRedis;
+  writer: ScriptedRedis;
   /** Where Redis is: the blocking stream reads get a connection of their own. */
   redis: RedisServers;
   redisPrefix: string;
@@ -70,7 +65,9 @@ export class PartitionApplier {
   private checkpoint: Position | null = null;
   private chunks = 0;
   private readonly log: Logger;
-  private readonly writer: ApplierRedis;
+  private readonly writer: ScriptedRedis;
+  /** Where this partition's chunks are applied (applyChunks). */
+  private readonly target: ChunkTarget;
   /** The blocking stream reads: a connection of their own (they hold it while they wait). */
   private readonly reader: RedisClient;
 
@@ -78,6 +75,9 @@ export class PartitionApplier {
     this.log = options.logger.child({ partition: options.partition });
     this.lock = new AdvisoryLock(options.databaseUrl, options.lockName, this.log);
     this.writer = options.writer;
+    const { keys, partition, cap, redisPrefix, owner } = options;
+    const channel = timelineStreamChannel(redisPrefix, keys);
+    this.target = { writer: this.writer, keys, partition, cap, channel, owner };
     this.reader = connectRedis(options.redis, options.redisPrefix, {
       lazyConnect: true,
       autoPipelining: false,
@@ -172,17 +172,11 @@ export class PartitionApplier {
       }
     }
   }
-
-  private get target(): ChunkTarget {
-    const { keys, partition, cap, redisPrefix, owner } = this.options;
-    const channel = timelineStreamChannel(redisPrefix, keys);
-    return { writer: this.writer, keys, partition, cap, channel, owner };
-  }
 }
 
 /** Where chunks of one partition are applied, and by whom (the partition hash's `owner`). */
 export interface ChunkTarget {
-  writer: ApplierRedis;
+  writer: ScriptedRedis;
   keys: TimelineKeys;
   partition: number;
   cap: number;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { type Logger, type Position, type RedisServers, type TimelineKeys } from '@tweeter/shared';
 import { lockName } from '../../runtime/advisoryLock.ts';
 import type { ScriptedRedis } from '../stepWriter.ts';
-import { PartitionApplier, type ApplierRedis, type PartitionStatus } from './partitionApplier.ts';
+import { PartitionApplier, type PartitionStatus } from './partitionApplier.ts';
 
 /** A process that has not renewed its membership for this long is taken for gone. */
 const membershipMs = 3000;
@@ -32,7 +32,7 @@ export interface PartitionPoolOptions {
  */
 export class PartitionPool {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  private readonly redis: ApplierRedis;
+  private readonly redis: ScriptedRedis;
   private readonly appliers = new Map<number, PartitionApplier>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -42,7 +42,7 @@ export class PartitionPool {
   private complete: Position | null | undefined;
 
   constructor(private readonly options: PartitionPoolOptions) {
-    this.redis = options.connection as ApplierRedis;
+    this.redis = options.connection;
   }
 
   start(): void {
