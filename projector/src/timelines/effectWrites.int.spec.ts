@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, connectRedis, timelineKeys } from '@tweeter/shared';
 import { deleteTestRedisKeys, testRedisPrefix, testRedisServers } from '@tweeter/shared/testing';
-import { effectsInOneCall, writeEffects } from './effectWrites.ts';
+import { serverCalls, singleCall, writeEffects } from './effectWrites.ts';
 import { SharedEffects } from './stepPlan.ts';
 import { defineTimelineScripts, type ScriptedRedis } from './stepWriter.ts';
 
@@ -321,7 +321,7 @@ describe('tailScript (one server): a step’s shared effects and checkpoint in o
     return e;
   };
   const tail = (from: string, to: string) => {
-    const call = effectsInOneCall(small())!;
+    const call = singleCall(serverCalls(small()))!;
     return scripted.timelinesTail(
       1 + call.keys.length,
       keys.meta,
@@ -358,7 +358,7 @@ describe('tailScript (one server): a step’s shared effects and checkpoint in o
   );
 
   it('takes only effects that fit one call: a catch-up step’s go through the write-ahead record', () => {
-    expect(effectsInOneCall(small())?.keys).toHaveLength(5);
-    expect(effectsInOneCall(buildEffects())).toBeNull();
+    expect(singleCall(serverCalls(small()))?.keys).toHaveLength(5);
+    expect(singleCall(serverCalls(buildEffects()))).toBeNull();
   });
 });

@@ -104,17 +104,35 @@ function keyArguments(effects: SharedEffects, key: string): (string | number | B
   return [header, ...zadd, ...zrem, ...sadd, ...srem, ...hset, ...hdel];
 }
 
-/** The shared effects of a step as one call's keys and arguments, if they fit one call. */
-export function effectsInOneCall(
-  effects: SharedEffects,
-): { keys: string[]; args: (string | number | Buffer)[] } | null {
-  const keys = effectKeys(effects);
-  const args: (string | number | Buffer)[] = [];
-  for (const key of keys) {
-    for (const arg of keyArguments(effects, key)) args.push(arg);
-    if (args.length > argsPerCall) return null;
+/** One call of the effects script: its keys and their arguments. */
+export interface EffectsCall {
+  keys: string[];
+  args: (string | number | Buffer)[];
+}
+
+/**
+ * The effects as calls on one server: bundles of any keys, each closed once its arguments reach
+ * `argsPerCall`.
+ */
+export function serverCalls(effects: SharedEffects): EffectsCall[] {
+  const calls: EffectsCall[] = [];
+  let call: EffectsCall = { keys: [], args: [] };
+  for (const key of effectKeys(effects)) {
+    call.keys.push(key);
+    for (const arg of keyArguments(effects, key)) call.args.push(arg);
+    if (call.args.length >= argsPerCall) {
+      calls.push(call);
+      call = { keys: [], args: [] };
+    }
   }
-  return { keys: [...keys], args };
+  if (call.keys.length > 0) calls.push(call);
+  return calls;
+}
+
+/** The one call `calls` make, if they are one of at most `argsPerCall` arguments. */
+export function singleCall(calls: EffectsCall[]): EffectsCall | null {
+  const [only] = calls;
+  return calls.length === 1 && only!.args.length <= argsPerCall ? only! : null;
 }
 
 /** Every key the effects write or delete. */
@@ -137,12 +155,17 @@ function slotGroup(key: string): string {
 /**
  * Sends the shared effects in as few script calls as the keys allow: on one server, bundles of
  * any keys; on a Redis Cluster, one call per slot group (a user's keys together). Resolves when
- * every call has answered; rejects with the first failure once none is left running.
+ * every call has answered; rejects with the first failure once none is left running. On one
+ * server, `calls` are the effects' `serverCalls` when the caller has them already.
  */
-export async function writeEffects(redis: ScriptedRedis, effects: SharedEffects): Promise<void> {
-  const keys = effectKeys(effects);
+export async function writeEffects(
+  redis: ScriptedRedis,
+  effects: SharedEffects,
+  calls?: EffectsCall[],
+): Promise<void> {
   const writes: Promise<unknown>[] = [];
   if (redis instanceof Cluster) {
+    const keys = effectKeys(effects);
     const groups = new Map<string, string[]>();
     for (const key of keys) {
       const tag = slotGroup(key);
@@ -162,21 +185,8 @@ export async function writeEffects(redis: ScriptedRedis, effects: SharedEffects)
         }
         writes.push(redis.timelinesEffects(...callKeys, ...args));
       }
-  } else {
-    let callKeys: string[] = [];
-    let args: (string | number | Buffer)[] = [];
-    const flush = () => {
-      if (callKeys.length === 0) return;
-      writes.push(redis.timelinesEffectsMany(callKeys.length, ...callKeys, ...args));
-      callKeys = [];
-      args = [];
-    };
-    for (const key of keys) {
-      callKeys.push(key);
-      for (const arg of keyArguments(effects, key)) args.push(arg);
-      if (args.length >= argsPerCall) flush();
-    }
-    flush();
-  }
+  } else
+    for (const { keys, args } of calls ?? serverCalls(effects))
+      writes.push(redis.timelinesEffectsMany(keys.length, ...keys, ...args));
   await settleAll(writes);
 }

@@ -12,10 +12,12 @@ import {
 import { CheckpointMovedError } from '../runtime/projection.ts';
 import {
   effectKeysPerCall,
-  effectsInOneCall,
   effectsScript,
+  serverCalls,
+  singleCall,
   tailScript,
   writeEffects,
+  type EffectsCall,
 } from './effectWrites.ts';
 import { encodeHomeOps, EntryRecords, homeScript } from './homeScript.ts';
 import { earlierLayoutGuard, encodeChunk } from './partitions/chunk.ts';
@@ -181,14 +183,16 @@ export class StepWriter {
     await this.meta(from, ['busy', position, ...first]);
     await this.writeHomes(step, position);
     const effects = step.effects;
+    const calls =
+      effects.size > 0 && !(this.redis instanceof Cluster) ? serverCalls(effects) : undefined;
     // One server and effects that fit one call (a live step's, as a rule): effects and checkpoint
     // in one script (tailScript), steps 3 to 5 at once.
-    const tail = effects.size > 0 && !(this.redis instanceof Cluster) && effectsInOneCall(effects);
+    const tail = calls && singleCall(calls);
     if (tail) await this.tail(from, position, tail);
     else {
       if (effects.size > 0) {
         await this.meta(from, ['wal', effects.encode(), 'walTo', position]);
-        await writeEffects(this.redis, effects);
+        await writeEffects(this.redis, effects, calls);
       }
       await this.meta(from, ['checkpoint', position], ['busy', 'wal', 'walTo']);
     }
@@ -239,7 +243,7 @@ export class StepWriter {
   private async tail(
     from: Position | null,
     position: Position,
-    effects: { keys: string[]; args: (string | number | Buffer)[] },
+    effects: EffectsCall,
   ): Promise<void> {
     const reply = await this.redis.timelinesTail(
       1 + effects.keys.length,
