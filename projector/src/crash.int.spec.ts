@@ -24,7 +24,9 @@ const caughtUp = (head: Position | null) => (status: RunnerStatus[]) =>
 describe('a projector killed at random moments', () => {
   it('ends identical to a clean rebuild: nothing lost, nothing doubled', async () => {
     const { store, pool } = fixture;
-    const random = seededRandom(Number(process.env.CRASH_SEED ?? Date.now() % 100_000));
+    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
+    console.log(`crash test: seed ${seed} (CRASH_SEED=${seed} repeats its log and kill times)`);
+    const random = seededRandom(seed);
     const log = new LogBuilder();
     buildWorkload(
       log,
