@@ -87,7 +87,8 @@ export async function postToTimeline(
 ): Promise<{ p50: number; p99: number }> {
   const keys = timelineKeys(o.version);
   const homeKey = (user: string) => `${o.prefix}${keys.home(user)}`;
-  const bareKey = (user: string) => `${o.prefix}bare:home:{${user}}`;
+  // In the home's slot (its group's hash tag), so that COPY can make it.
+  const bareKey = (user: string) => `${o.prefix}bare:${keys.home(user)}`;
   const homesOf = (a: BenchAuthor) => [a.id, ...a.followers];
   const raw = rawClient(o.target);
   // The bare client: an explicit pipeline on its own connection, or the auto-pipelined cluster.

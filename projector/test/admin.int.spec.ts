@@ -261,8 +261,9 @@ describe('without a projector', () => {
     await redis.hset(k.user(b!), 'd', 'Eve');
     const badTl = await runCli(['verify', 'timelines'], env);
     expect(badTl.code).toBe(1);
-    expect(badTl.stdout).toContain(`home:{${a}}: 1 missing`);
-    expect(badTl.stdout).toContain(`user:{${b}}: d: live "Eve"`);
+    const shown = (key: string) => key.slice(k.namespace.length);
+    expect(badTl.stdout).toContain(`${shown(k.home(a!))}: 1 missing`);
+    expect(badTl.stdout).toContain(`${shown(k.user(b!))}: d: live "Eve"`);
     expect(await redis.keys(`${redisPrefix}tl:verify*`)).toEqual([]);
   });
 });

@@ -1,4 +1,10 @@
-import { connectRedis, PostgresEventStore, type Position, type RedisClient } from '@tweeter/shared';
+import {
+  connectRedis,
+  PostgresEventStore,
+  timelineKeys,
+  type Position,
+  type RedisClient,
+} from '@tweeter/shared';
 import {
   testRedisServers,
   useModelledStack,
@@ -193,8 +199,8 @@ describe(`query service end to end (seed ${seed})`, () => {
       (tweets as { id: string; authorId: string }[]).map((t) => `${t.id} by ${t.authorId}`);
     console.error(`timeline of ${user.username} (${user.id}) differs`, {
       userHash: await redis.hgetall(keys.user(user.id)),
-      homeEntries: await redis.zcard(`tl:v1:home:{${user.id}}`),
-      followingInRedis: await redis.smembers(`tl:v1:following:{${user.id}}`),
+      homeEntries: await redis.zcard(keys.home(user.id)),
+      followingInRedis: await redis.smembers(keys.following(user.id)),
       followingInModel: model.following(user.id).map((f) => f.id),
       celebrities: await redis.smembers(keys.celebs),
       meta: await redis.hgetall(keys.meta),
@@ -204,11 +210,7 @@ describe(`query service end to end (seed ${seed})`, () => {
     });
   }
 
-  const keys = {
-    meta: 'tl:v1:meta',
-    celebs: 'tl:v1:celebs',
-    user: (id: string) => `tl:v1:user:{${id}}`,
-  };
+  const keys = timelineKeys('v1');
 
   // ---- the phases ------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import type { ScriptedRedis } from './stepWriter.ts';
 /**
  * The script that sends a step's shared effects (SharedEffects: the net effect per key and
  * member, so the order of keys does not matter and sending them again changes nothing). KEYS:
- * keys of one hash slot on a Redis Cluster (a user's `{U}` keys; always `effectKeysPerCall`, the
- * last ones repeated with nothing to do), any keys on one server; ARGV, per key: its header, a
+ * keys of one hash tag on a Redis Cluster (a user's `{U}` keys, or user hashes of one home group;
+ * always `effectKeysPerCall`, the last ones repeated with nothing to do), any keys on one server; ARGV, per key: its header, a
  * letter and a count per command it needs, in this order (`x1` delete, `z` ZADD pairs, `r` ZREM
  * members, `s` SADD, `t` SREM, `h` HSET pairs, `i` HDEL fields; '' for none), then those
  * commands' arguments in that order. The key is deleted first, then written: a step's writes to
@@ -69,7 +69,7 @@ redis.call('HDEL', KEYS[1], 'busy', 'wal', 'walTo')
 return 1
 `;
 
-/** Keys per effects call on a cluster (a user's hash, list and both follow sets). */
+/** Keys per effects call on a cluster (a user's list and both follow sets, or user hashes of a group). */
 export const effectKeysPerCall = 4;
 
 /** Arguments per effects call on one server: many keys in one call, none too long for others. */
@@ -154,7 +154,7 @@ function slotGroup(key: string): string {
 
 /**
  * Sends the shared effects in as few script calls as the keys allow: on one server, bundles of
- * any keys; on a Redis Cluster, one call per slot group (a user's keys together). Resolves when
+ * any keys; on a Redis Cluster, calls per hash tag (a user's `{U}` keys together, a home group's user hashes). Resolves when
  * every call has answered; rejects with the first failure once none is left running. On one
  * server, `calls` are the effects' `serverCalls` when the caller has them already.
  */

@@ -22,7 +22,13 @@ import {
 import { encodeHomeOps, EntryRecords, homeScript } from './homeScript.ts';
 import { earlierLayoutGuard, encodeChunk } from './partitions/chunk.ts';
 import { advanceScript } from './partitions/partitionApplier.ts';
-import { settleAll, writeHomes, type HomeWriteOptions } from './partitions/homeWrites.ts';
+import {
+  bundleCommand,
+  clusterBundleSizes,
+  settleAll,
+  writeHomes,
+  type HomeWriteOptions,
+} from './partitions/homeWrites.ts';
 import { SharedEffects, type StepPlan } from './stepPlan.ts';
 
 /**
@@ -59,13 +65,11 @@ if (stored or '') == ARGV[1] then redis.call('HSET', KEYS[1], 'live', '1') end
 const bodiesPerMset = 500;
 
 export type ScriptedRedis = RedisClient & {
-  /** The home script for one home (a cluster: the key count is fixed, so calls route by key). */
-  timelinesHome(
-    home: string,
-    user: string,
-    stream: string,
-    ...args: (string | Buffer)[]
-  ): Promise<number>;
+  /**
+   * The home script for a bundle of homes of one slot on a cluster, one command per size
+   * (`clusterBundleSizes`: the key count is fixed, so calls route by their first key).
+   */
+  [bundle: `timelinesHomes${number}x`]: (...args: (string | Buffer)[]) => Promise<number>;
   /** The home script for many homes (one server), key count first. */
   timelinesHomes(numKeys: number, ...args: (string | Buffer)[]): Promise<number>;
   /** The shared effects on `effectKeysPerCall` keys of one slot (a cluster). */
@@ -86,7 +90,8 @@ export type ScriptedRedis = RedisClient & {
  * first argument, which must then be a key.
  */
 export function defineTimelineScripts(redis: RedisClient): void {
-  redis.defineCommand('timelinesHome', { lua: homeScript, numberOfKeys: 3 });
+  for (const size of clusterBundleSizes)
+    redis.defineCommand(bundleCommand(size), { lua: homeScript, numberOfKeys: 3 * size });
   redis.defineCommand('timelinesHomes', { lua: homeScript });
   redis.defineCommand('timelinesEffects', {
     lua: effectsScript,
@@ -307,7 +312,7 @@ export class StepWriter {
           position,
           'stream',
           String(options.streamLength),
-          'ops',
+          'homeOps',
           encodeChunk(list),
           'homes',
           earlierLayoutGuard,

@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { timelineKeys } from '@tweeter/shared';
+import { homeGroups, timelineKeys } from '@tweeter/shared';
 import { testRedisServers } from '@tweeter/shared/testing';
 import { replayToHead } from '../runtime/replay.ts';
 import { appendAll, LogBuilder, waitUntilVisible } from '../testing/eventFactory.ts';
@@ -10,6 +10,7 @@ import { buildWorkload, seededRandom } from '../testing/syntheticLog.ts';
 import { diffKeys } from '../verification/compare.ts';
 import { snapshotTimelines } from '../verification/snapshots.ts';
 import { isBookkeeping } from './compareCopies.ts';
+import { bundleCommand, clusterBundleSizes } from './partitions/homeWrites.ts';
 import { TimelinesProjection } from './timelinesProjection.ts';
 
 /**
@@ -161,11 +162,12 @@ describe('timelines steps', () => {
   if (!onCluster)
     console.log('timelines steps: body-before-home order test skipped: needs TEST_REDIS=cluster');
   it.skipIf(!onCluster)(
-    'on a Redis Cluster, write a tweet’s body before any home or fan-out chunk names it',
+    'on a Redis Cluster, write a tweet’s body before any home or fan-out chunk names it; bundle a group’s homes',
     async () => {
       const log = new LogBuilder();
       const authors = [log.userCreated(), log.userCreated()];
-      for (let i = 0; i < 30; i++) {
+      // More homes than home groups: some share a group (and a slot), and are written together.
+      for (let i = 0; i < homeGroups + 44; i++) {
         const fan = log.userCreated();
         for (const a of authors) log.followed(fan, a);
       }
@@ -181,6 +183,7 @@ describe('timelines steps', () => {
         let pending = 0;
         const early: string[] = [];
         let homeWrites = 0;
+        let largestBundle = 0;
         type Method = (this: { isPipeline?: boolean }, ...args: unknown[]) => Promise<unknown>;
         const wrap = (
           name: string,
@@ -198,9 +201,13 @@ describe('timelines steps', () => {
             .then(call)
             .finally(() => pending--);
         });
-        for (const name of ['timelinesHome', 'xadd'])
+        for (const name of [...clusterBundleSizes.map(bundleCommand), 'xadd'])
           wrap(name, (call, args) => {
             homeWrites++;
+            largestBundle = Math.max(
+              largestBundle,
+              Number(/^timelinesHomes(\d+)x$/.exec(name)?.[1]),
+            );
             if (pending > 0) early.push(`${name} ${String(args[0])}`);
             return call();
           });
@@ -208,6 +215,8 @@ describe('timelines steps', () => {
           await replayToHead(projection, store, { batchSize: 1000 });
           expect(homeWrites).toBeGreaterThan(0);
           expect(early).toEqual([]);
+          // The planner writes the homes itself only without partitions (else: their appliers).
+          if (partitions === 0) expect(largestBundle).toBeGreaterThan(1);
         } finally {
           await projection.reset();
           await projection.close();

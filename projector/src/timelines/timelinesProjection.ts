@@ -181,8 +181,9 @@ export class TimelinesProjection implements CopiedProjection {
     await raiseListpackLimit(redis, this.options.logger);
     const [stored, layout] = await redis.hmget(this.keys.meta, 'checkpoint', 'layout');
     if (stored !== null && layout !== homeLayout) {
-      // Written by an earlier version, homes oldest first: rebuilt from the log, and read from
-      // PostgreSQL meanwhile (the query service reads only this layout).
+      // Written by an earlier version in an earlier home layout (homes oldest first, or per-user
+      // hash tags): rebuilt from the log, and read from PostgreSQL meanwhile (the query service
+      // reads only this layout).
       this.options.logger.warn(
         `timelines: copy ${this.copy} has homes in layout ${layout ?? '1'}, not ${homeLayout}; rebuilding it from the log`,
       );

@@ -4,8 +4,9 @@ import { packOps } from '../homeScript.ts';
  * A fan-out chunk: the home operations of one partition in one step, each home's already packed
  * as the home script's argument for it (`encodeHomeOps`, homeScript.ts), so the applier decodes
  * and calls without re-planning. Layout: per home, u16 id length, the id, u32 length of its
- * operations, then the operations. Stream entries carry it in the field `ops` (and
- * `earlierLayoutGuard` in `homes`).
+ * operations, then the operations. Stream entries carry it in the field `homeOps` (and
+ * `earlierLayoutGuard` in `homes`: an applier of an earlier version, which would write the homes
+ * under the keys of an earlier layout, reads `ops` or else `homes`, and fails on the guard).
  */
 export interface ChunkHome {
   userId: string;
@@ -42,7 +43,7 @@ export function decodeChunk(blob: Buffer): ChunkHome[] {
 
 /**
  * What a chunk carries in the earlier layout's field `homes`: one byte, which an applier of an
- * earlier version cannot decode. It then fails, lets the partition go and tries again, instead
+ * earlier version (reading `ops`, else `homes`) cannot decode. It then fails, lets the partition go and tries again, instead
  * of moving the partition past homes it did not write; an applier of this version takes it.
  */
 export const earlierLayoutGuard = Buffer.from([0xff]);

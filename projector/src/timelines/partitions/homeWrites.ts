@@ -1,4 +1,4 @@
-import { Cluster, type TimelineKeys } from '@tweeter/shared';
+import { Cluster, homeGroup, type TimelineKeys } from '@tweeter/shared';
 import type { ScriptedRedis } from '../stepWriter.ts';
 import type { ChunkHome } from './chunk.ts';
 
@@ -10,6 +10,18 @@ import type { ChunkHome } from './chunk.ts';
  */
 const homesPerCall = 256;
 const liveHomesPerCall = 32;
+
+/**
+ * The sizes of the calls that write a bundle of homes on a Redis Cluster, largest first: a call
+ * names a fixed number of keys (an auto-pipelined cluster connection routes it by its first
+ * argument, which must then be a key), so a home group's homes go in calls of these sizes
+ * (23 homes: 16 + 4 + 2 + 1), each defined as a command of its own (`bundleCommand`). The
+ * largest is the live bundle of one server: a script holds its master while it runs.
+ */
+export const clusterBundleSizes = [32, 16, 8, 4, 2, 1] as const;
+
+/** The command that writes a bundle of `size` homes on a cluster (defineTimelineScripts). */
+export const bundleCommand = (size: number) => `timelinesHomes${size}x` as const;
 
 /** Homes named per wake-up message of the streams' channel. */
 const idsPerMessage = 2000;
@@ -24,9 +36,9 @@ export interface HomeWriteOptions {
 }
 
 /**
- * Sends home-script calls for homes with their packed operations: one call per home on a
- * cluster (homes live in different slots; each call is routed to its home's master), bundles
- * of homes on one server. Resolves when every call has answered; rejects with the first failure
+ * Sends home-script calls for homes with their packed operations: on a cluster, bundles of the
+ * homes of one home group (`clusterBundleSizes`; each call is routed to its group's master), on
+ * one server bundles of any homes. Each home is in one call. Resolves when every call has answered; rejects with the first failure
  * once none is left running. While streams are written, the homes are then named on the
  * streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing;
  * so it is sent, not waited for).
@@ -44,18 +56,34 @@ export async function writeHomes(
   // Homes watched until now or later get their streams written (the query services' clock).
   const now = String(Date.now());
   if (redis instanceof Cluster) {
-    for (const { userId, ops } of homes)
-      writes.push(
-        redis.timelinesHome(
-          keys.home(userId),
-          keys.user(userId),
-          keys.stream(userId),
-          capArg,
-          streamArg,
-          now,
-          ops,
-        ),
-      );
+    // A group's homes share a slot (timelineKeys.ts): bundled per group.
+    const groups = new Map<number, ChunkHome[]>();
+    for (const home of homes) {
+      const g = homeGroup(home.userId);
+      const group = groups.get(g);
+      if (group) group.push(home);
+      else groups.set(g, [home]);
+    }
+    for (const group of groups.values()) {
+      let at = 0;
+      for (const size of clusterBundleSizes)
+        for (; group.length - at >= size; at += size) {
+          const bundle = group.slice(at, at + size);
+          writes.push(
+            redis[bundleCommand(size)]!(
+              ...bundle.flatMap(({ userId }) => [
+                keys.home(userId),
+                keys.user(userId),
+                keys.stream(userId),
+              ]),
+              capArg,
+              streamArg,
+              now,
+              ...bundle.map((h) => h.ops),
+            ),
+          );
+        }
+    }
   } else {
     const perCall = options.streamLength > 0 ? liveHomesPerCall : homesPerCall;
     let bundleKeys: string[] = [];

@@ -272,8 +272,13 @@ export async function drainPartitions(
   return drained;
 }
 
-/** A chunk's homes: field `ops`, or `homes` in the layout of earlier versions. */
+/**
+ * A chunk's homes: field `homeOps`, or `ops` or `homes` as earlier versions wrote them (in copies
+ * of an earlier home layout, which the planner wipes and rebuilds: applied meanwhile to no harm).
+ */
 function homesOf(chunk: Map<string, Buffer>): ChunkHome[] {
+  const current = chunk.get('homeOps');
+  if (current) return decodeChunk(current);
   const ops = chunk.get('ops');
   if (ops) return decodeChunk(ops);
   const earlier = chunk.get('homes');
