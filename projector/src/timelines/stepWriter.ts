@@ -110,8 +110,8 @@ export function defineTimelineScripts(redis: RedisClient): void {
  * once in effect. A step ending at position `e` after checkpoint `c`:
  *
  * 1. `busy` = e, if the checkpoint is still `c` (else: CheckpointMovedError, nothing written);
- * 2. homes: the tweet bodies of the step, then one home-script call per home (or per bundle of
- *    homes on one server): each operation is skipped at or below the home's stamp, so homes that
+ * 2. homes: the tweet bodies of the step, then the home script for bundles of homes (on a
+ *    cluster, of one home group): each operation is skipped at or below the home's stamp, so homes that
  *    landed before a crash are not written twice;
  * 3. the shared effects are recorded in `meta` (`wal`, `walTo` = e): from here on the step is
  *    decided;
@@ -322,9 +322,9 @@ export class StepWriter {
   }
 
   /**
-   * The step's tweet bodies: on a Redis Cluster an MSET per hash slot (each body key is a slot of
-   * its own, by the hash of the key: the 50,000 bodies of a catch-up step then go in about 20,000
-   * commands), MSETs of `bodiesPerMset` on one server.
+   * The step's tweet bodies: on a Redis Cluster MSETs of up to `bodiesPerMset` per hash slot
+   * (body keys are tagged by a group of tweets, timelineKeys.ts: the 50,000 bodies of a catch-up
+   * step go in a few hundred commands), MSETs of `bodiesPerMset` on one server.
    */
   private writeBodies(step: StepPlan): Promise<unknown>[] {
     const k = this.keys;
