@@ -12,7 +12,7 @@ export interface AuthorNeed {
 }
 
 /**
- * Authors' lists as of the start of a batch (loaded from `author:{U}`, which only the shared
+ * Authors' lists as of the start of a batch (loaded from `author:{G}U`, which only the shared
  * phase of a step writes), plus what the batch's events did to them so far: a follow at position
  * p merges the followee's list as of p, and an unfollow removes the entries the home may hold,
  * whatever else the batch did and wherever a crashed earlier attempt of the batch stopped.

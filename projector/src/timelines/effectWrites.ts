@@ -1,13 +1,13 @@
 import { Cluster } from '@tweeter/shared';
-import { settleAll } from './partitions/homeWrites.ts';
+import { inBundles, settleAll } from './partitions/homeWrites.ts';
 import type { SharedEffects } from './stepPlan.ts';
 import type { ScriptedRedis } from './stepWriter.ts';
 
 /**
  * The script that sends a step's shared effects (SharedEffects: the net effect per key and
  * member, so the order of keys does not matter and sending them again changes nothing). KEYS:
- * keys of one hash tag on a Redis Cluster (a user's `{U}` keys, or user hashes of one home group;
- * always `effectKeysPerCall`, the last ones repeated with nothing to do), any keys on one server; ARGV, per key: its header, a
+ * keys of one hash tag on a Redis Cluster (the keys of a home group's users, in bundles of
+ * `clusterBundleSizes`), any keys on one server; ARGV, per key: its header, a
  * letter and a count per command it needs, in this order (`x1` delete, `z` ZADD pairs, `r` ZREM
  * members, `s` SADD, `t` SREM, `h` HSET pairs, `i` HDEL fields; '' for none), then those
  * commands' arguments in that order. The key is deleted first, then written: a step's writes to
@@ -69,8 +69,8 @@ redis.call('HDEL', KEYS[1], 'busy', 'wal', 'walTo')
 return 1
 `;
 
-/** Keys per effects call on a cluster (a user's list and both follow sets, or user hashes of a group). */
-export const effectKeysPerCall = 4;
+/** The command that sends the effects on a bundle of `size` keys of one slot (a cluster). */
+export const effectsCommand = (size: number) => `timelinesEffects${size}x` as const;
 
 /** Arguments per effects call on one server: many keys in one call, none too long for others. */
 const argsPerCall = 5000;
@@ -154,7 +154,7 @@ function slotGroup(key: string): string {
 
 /**
  * Sends the shared effects in as few script calls as the keys allow: on one server, bundles of
- * any keys; on a Redis Cluster, calls per hash tag (a user's `{U}` keys together, a home group's user hashes). Resolves when
+ * any keys; on a Redis Cluster, bundles of the keys of one hash tag (a home group's users' keys). Resolves when
  * every call has answered; rejects with the first failure once none is left running. On one
  * server, `calls` are the effects' `serverCalls` when the caller has them already.
  */
@@ -173,17 +173,13 @@ export async function writeEffects(
       if (group) group.push(key);
       else groups.set(tag, [key]);
     }
+    // A call names a fixed number of keys (it is routed by its first): a group's keys go in
+    // calls of the bundle sizes, each a command of its own.
     for (const group of groups.values())
-      for (let i = 0; i < group.length; i += effectKeysPerCall) {
-        const callKeys = group.slice(i, i + effectKeysPerCall);
-        const args = callKeys.flatMap((key) => keyArguments(effects, key));
-        // The call names a fixed number of keys (it is routed by its first): the last key again,
-        // with nothing to do, fills the rest.
-        while (callKeys.length < effectKeysPerCall) {
-          callKeys.push(callKeys[callKeys.length - 1]!);
-          args.push('');
-        }
-        writes.push(redis.timelinesEffects(...callKeys, ...args));
+      for (const bundle of inBundles(group)) {
+        const args: (string | number | Buffer)[] = [];
+        for (const key of bundle) for (const arg of keyArguments(effects, key)) args.push(arg);
+        writes.push(redis[effectsCommand(bundle.length)]!(...bundle, ...args));
       }
   } else
     for (const { keys, args } of calls ?? serverCalls(effects))

@@ -1,5 +1,5 @@
 /**
- * The timelines projection's own follow graph (its `followers:{U}`, `following:{U}` sets, which
+ * The timelines projection's own follow graph (its `followers:{G}U`, `following:{G}U` sets, which
  * users exist, who is a celebrity), as the planner reads and updates it. Kept in memory by
  * `followGraphCache.ts`, loaded from Redis on demand.
  */

@@ -11,7 +11,7 @@ import {
 } from '@tweeter/shared';
 import { CheckpointMovedError } from '../runtime/projection.ts';
 import {
-  effectKeysPerCall,
+  effectsCommand,
   effectsScript,
   serverCalls,
   singleCall,
@@ -72,8 +72,10 @@ export type ScriptedRedis = RedisClient & {
   [bundle: `timelinesHomes${number}x`]: (...args: (string | Buffer)[]) => Promise<number>;
   /** The home script for many homes (one server), key count first. */
   timelinesHomes(numKeys: number, ...args: (string | Buffer)[]): Promise<number>;
-  /** The shared effects on `effectKeysPerCall` keys of one slot (a cluster). */
-  timelinesEffects(...args: (string | number | Buffer)[]): Promise<number>;
+  /** The shared effects on a bundle of keys of one slot (a cluster), one command per size. */
+  [bundle: `timelinesEffects${number}x`]: (
+    ...args: (string | number | Buffer)[]
+  ) => Promise<number>;
   /** The shared effects on any keys (one server), key count first. */
   timelinesEffectsMany(numKeys: number, ...args: (string | number | Buffer)[]): Promise<number>;
   timelinesMeta(meta: string, ...args: string[]): Promise<1 | [string]>;
@@ -93,10 +95,8 @@ export function defineTimelineScripts(redis: RedisClient): void {
   for (const size of clusterBundleSizes)
     redis.defineCommand(bundleCommand(size), { lua: homeScript, numberOfKeys: 3 * size });
   redis.defineCommand('timelinesHomes', { lua: homeScript });
-  redis.defineCommand('timelinesEffects', {
-    lua: effectsScript,
-    numberOfKeys: effectKeysPerCall,
-  });
+  for (const size of clusterBundleSizes)
+    redis.defineCommand(effectsCommand(size), { lua: effectsScript, numberOfKeys: size });
   redis.defineCommand('timelinesEffectsMany', { lua: effectsScript });
   redis.defineCommand('timelinesMeta', { lua: metaScript, numberOfKeys: 1 });
   redis.defineCommand('timelinesTail', { lua: tailScript });

@@ -5,10 +5,9 @@ import calculateSlot from 'cluster-key-slot';
  *
  * All keys live under the connection's REDIS_PREFIX (ioredis keyPrefix) and then under a copy
  * namespace `tl:<version>:` (default version `v1`; the live version is in
- * `projections.active_copies`). Per-user keys carry a hash tag, which decides their Redis Cluster
- * slot: the user id `{<id>}` for the author list and the follow sets, the user's
- * home group (`homeGroupTag`) for the home, the user hash and the home stream (`homeGroups`), and
- * a group of tweets for a tweet body.
+ * `projections.active_copies`). Every key of user U carries the hash tag of U's home group
+ * (`homeGroups`), so that U's keys share a Redis Cluster slot, and so do those of every user of
+ * the group; a tweet body carries the tag of a group of tweets.
  *
  * Author lists: member = the tweet id as 16 raw bytes (UUIDv7, so byte order = id order), score =
  * createdAt in epoch milliseconds. `ZRANGE key +inf -inf BYSCORE REV` therefore yields createdAt
@@ -120,10 +119,10 @@ export function timelinePartition(userId: string, count: number): number {
 }
 
 /**
- * Home groups (layout 3): a user's home, user hash and home stream carry the hash tag of the
- * user's group (`homeGroupTag`), not of the user, so that the homes of a group share a Redis
- * Cluster slot and one script call writes several of them, as a bundle of homes does on one
- * server: a fan-out to 1,000 followers lands in about 250 groups, written in about 400 calls
+ * Home groups (layout 3): a user's keys carry the hash tag of the user's group (`homeGroupTag`),
+ * not of the user, so that the homes of a group share a Redis Cluster slot and one script call
+ * writes several of them, as a bundle of homes does on one server (and likewise the shared
+ * effects on the group's lists, follow sets and user hashes): a fan-out to 1,000 followers lands in about 250 groups, written in about 400 calls
  * instead of 1,000. More groups spread the homes finer, fewer bundle more homes per call: 256
  * lets a cluster use up to 256 masters, moves homes between masters (resharding) a 256th at a
  * time, and, with the groups spread evenly over the slots, gives masters that hold equal ranges
@@ -184,9 +183,9 @@ export function timelineKeys(version: string = defaultTimelinesVersion): Timelin
     celebs: `${ns}celebs`,
     home: (u) => `${ns}home:${homeTag(u)}${u}`,
     user: (u) => `${ns}user:${homeTag(u)}${u}`,
-    author: (u) => `${ns}author:{${u}}`,
-    followers: (u) => `${ns}followers:{${u}}`,
-    following: (u) => `${ns}following:{${u}}`,
+    author: (u) => `${ns}author:${homeTag(u)}${u}`,
+    followers: (u) => `${ns}followers:${homeTag(u)}${u}`,
+    following: (u) => `${ns}following:${homeTag(u)}${u}`,
     tweet: (t) => `${ns}t:${bodyTag(t)}${t}`,
     tweetPrefix: `${ns}t:`,
     fanout: (p) => `${ns}fanout:{p${p}}`,

@@ -23,6 +23,15 @@ export const clusterBundleSizes = [32, 16, 8, 4, 2, 1] as const;
 /** The command that writes a bundle of `size` homes on a cluster (defineTimelineScripts). */
 export const bundleCommand = (size: number) => `timelinesHomes${size}x` as const;
 
+/** `items` in runs of `clusterBundleSizes`, largest first (23: 16, 4, 2, 1). */
+export function inBundles<T>(items: readonly T[]): T[][] {
+  const bundles: T[][] = [];
+  let at = 0;
+  for (const size of clusterBundleSizes)
+    for (; items.length - at >= size; at += size) bundles.push(items.slice(at, at + size));
+  return bundles;
+}
+
 /** Homes named per wake-up message of the streams' channel. */
 const idsPerMessage = 2000;
 
@@ -64,26 +73,21 @@ export async function writeHomes(
       if (group) group.push(home);
       else groups.set(g, [home]);
     }
-    for (const group of groups.values()) {
-      let at = 0;
-      for (const size of clusterBundleSizes)
-        for (; group.length - at >= size; at += size) {
-          const bundle = group.slice(at, at + size);
-          writes.push(
-            redis[bundleCommand(size)]!(
-              ...bundle.flatMap(({ userId }) => [
-                keys.home(userId),
-                keys.user(userId),
-                keys.stream(userId),
-              ]),
-              capArg,
-              streamArg,
-              now,
-              ...bundle.map((h) => h.ops),
-            ),
-          );
-        }
-    }
+    for (const group of groups.values())
+      for (const bundle of inBundles(group))
+        writes.push(
+          redis[bundleCommand(bundle.length)]!(
+            ...bundle.flatMap(({ userId }) => [
+              keys.home(userId),
+              keys.user(userId),
+              keys.stream(userId),
+            ]),
+            capArg,
+            streamArg,
+            now,
+            ...bundle.map((h) => h.ops),
+          ),
+        );
   } else {
     const perCall = options.streamLength > 0 ? liveHomesPerCall : homesPerCall;
     let bundleKeys: string[] = [];

@@ -4,7 +4,7 @@ import type { RuleContext } from './rule.ts';
 
 /**
  * Rule `storeTweet`: a posted tweet's body is stored (`t:<id>`, before any home shows it) and its
- * entry joins the author's list (`author:{U}`, uncapped: what a follow merges and readers merge
+ * entry joins the author's list (`author:{G}U`, uncapped: what a follow merges and readers merge
  * for a celebrity). The homes it reaches are `pushToHome`'s.
  */
 export function storeTweet(ctx: RuleContext, body: TweetBody, score: number): Entry {
