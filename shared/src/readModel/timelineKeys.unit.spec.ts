@@ -30,8 +30,15 @@ describe('timeline keys: home groups', () => {
     const users = Array.from({ length: 400 }, () => randomUUID());
     for (const u of users) {
       const slot = calculateSlot(homeGroupTag(homeGroup(u)));
-      const own = [keys.home, keys.user, keys.stream, keys.author, keys.followers, keys.following];
-      expect(own.map((key) => slotOf(key(u)))).toEqual(Array(own.length).fill(slot));
+      const own = [
+        keys.home(u),
+        keys.user(u),
+        keys.stream(u),
+        keys.author(u),
+        keys.followers(u),
+        keys.following(u),
+      ];
+      expect(own.map(slotOf)).toEqual(Array(own.length).fill(slot));
     }
     // Tweet bodies are tagged by groups of tweets: on the groups' slots.
     const groupSlots = new Set(
