@@ -7,8 +7,8 @@ import type { ScriptedRedis } from './stepWriter.ts';
  * The script that sends a step's shared effects (SharedEffects: the net effect per key and
  * member, so the order of keys does not matter and sending them again changes nothing). KEYS:
  * keys of one hash tag on a Redis Cluster (the keys of a home group's users, in bundles of
- * `clusterBundleSizes`), any keys on one server; ARGV, per key: its header, a
- * letter and a count per command it needs, in this order (`x1` delete, `z` ZADD pairs, `r` ZREM
+ * `clusterBundleSizes`), any keys on one server; ARGV, per key: its header, a letter and a count
+ * per command it needs, in this order (`x1` delete, `z` ZADD pairs, `r` ZREM
  * members, `s` SADD, `t` SREM, `h` HSET pairs, `i` HDEL fields; '' for none), then those
  * commands' arguments in that order. The key is deleted first, then written: a step's writes to
  * a key it deletes come after the deletion. Each command takes at most 500 members (Lua's unpack
@@ -154,8 +154,8 @@ function slotGroup(key: string): string {
 
 /**
  * Sends the shared effects in as few script calls as the keys allow: on one server, bundles of
- * any keys; on a Redis Cluster, bundles of the keys of one hash tag (a home group's users' keys). Resolves when
- * every call has answered; rejects with the first failure once none is left running. On one
+ * any keys; on a Redis Cluster, bundles of the keys of one hash tag (a home group's users' keys).
+ * Resolves when every call has answered; rejects with the first failure once none is left running. On one
  * server, `calls` are the effects' `serverCalls` when the caller has them already.
  */
 export async function writeEffects(

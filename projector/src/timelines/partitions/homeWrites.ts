@@ -47,8 +47,8 @@ export interface HomeWriteOptions {
 /**
  * Sends home-script calls for homes with their packed operations: on a cluster, bundles of the
  * homes of one home group (`clusterBundleSizes`; each call is routed to its group's master), on
- * one server bundles of any homes. Each home is in one call. Resolves when every call has answered; rejects with the first failure
- * once none is left running. While streams are written, the homes are then named on the
+ * one server bundles of any homes. Each home is in one call. Resolves when every call has
+ * answered; rejects with the first failure once none is left running. While streams are written, the homes are then named on the
  * streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing;
  * so it is sent, not waited for).
  */
