@@ -1,5 +1,5 @@
 import { Cluster } from '@tweeter/shared';
-import { inBundles, settleAll } from './partitions/homeWrites.ts';
+import { byHashTag, inBundles, settleAll } from './partitions/homeWrites.ts';
 import type { SharedEffects } from './stepPlan.ts';
 import type { ScriptedRedis } from './stepWriter.ts';
 
@@ -145,18 +145,11 @@ function effectKeys(effects: SharedEffects): Set<string> {
   ]);
 }
 
-/** The hash slot group of a key: its `{tag}` if it has one, else the key itself. */
-function slotGroup(key: string): string {
-  const open = key.indexOf('{');
-  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : key;
-}
-
 /**
  * Sends the shared effects in as few script calls as the keys allow: on one server, bundles of
  * any keys; on a Redis Cluster, bundles of the keys of one hash tag (a home group's users' keys).
- * Resolves when every call has answered; rejects with the first failure once none is left running. On one
- * server, `calls` are the effects' `serverCalls` when the caller has them already.
+ * Resolves when every call has answered; rejects with the first failure once none is left
+ * running. On one server, `calls` are the effects' `serverCalls` when the caller has them already.
  */
 export async function writeEffects(
   redis: ScriptedRedis,
@@ -165,17 +158,9 @@ export async function writeEffects(
 ): Promise<void> {
   const writes: Promise<unknown>[] = [];
   if (redis instanceof Cluster) {
-    const keys = effectKeys(effects);
-    const groups = new Map<string, string[]>();
-    for (const key of keys) {
-      const tag = slotGroup(key);
-      const group = groups.get(tag);
-      if (group) group.push(key);
-      else groups.set(tag, [key]);
-    }
     // A call names a fixed number of keys (it is routed by its first): a group's keys go in
     // calls of the bundle sizes, each a command of its own.
-    for (const group of groups.values())
+    for (const group of byHashTag(effectKeys(effects), (key) => key).values())
       for (const bundle of inBundles(group)) {
         const args: (string | number | Buffer)[] = [];
         for (const key of bundle) for (const arg of keyArguments(effects, key)) args.push(arg);

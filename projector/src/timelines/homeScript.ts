@@ -4,9 +4,9 @@ import type { Entry, HomeOp } from './stepPlan.ts';
 
 /**
  * The one script that writes home timelines. KEYS: triples (home, user hash, home stream) of homes
- * whose keys share a hash slot (on a Redis Cluster: homes of one home group; on one server, any); ARGV:
- * cap, the home streams' length (0: the copy is not live, streams are not written), the time (ms),
- * then one argument per home: its operations, packed (`encodeHomeOps`), each read with one
+ * whose keys share a hash slot (on a Redis Cluster: homes of one home group; on one server, any);
+ * ARGV: cap, the home streams' length (0: the copy is not live, streams are not written), the
+ * time (ms), then one argument per home: its operations, packed (`encodeHomeOps`), each read with one
  * `struct.unpack`: the position, the kind, `a` (add entries: 29-byte records, the 16-byte home
  * member then 13 ASCII digits of the plain score), `m` (a merge: the same), `r` (remove: 16-byte
  * home members) or `d` (drop the home), then the stream ids of the operation (comma-separated: one

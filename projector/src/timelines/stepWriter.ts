@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import calculateSlot from 'cluster-key-slot';
 import {
   Cluster,
   encodeTweetBody,
@@ -24,6 +23,7 @@ import { earlierLayoutGuard, encodeChunk } from './partitions/chunk.ts';
 import { advanceScript } from './partitions/partitionApplier.ts';
 import {
   bundleCommand,
+  byHashTag,
   clusterBundleSizes,
   settleAll,
   writeHomes,
@@ -111,8 +111,8 @@ export function defineTimelineScripts(redis: RedisClient): void {
  *
  * 1. `busy` = e, if the checkpoint is still `c` (else: CheckpointMovedError, nothing written);
  * 2. homes: the tweet bodies of the step, then the home script for bundles of homes (on a
- *    cluster, of one home group): each operation is skipped at or below the home's stamp, so homes that
- *    landed before a crash are not written twice;
+ *    cluster, of one home group): each operation is skipped at or below the home's stamp, so
+ *    homes that landed before a crash are not written twice;
  * 3. the shared effects are recorded in `meta` (`wal`, `walTo` = e): from here on the step is
  *    decided;
  * 4. the shared effects are sent (effectWrites.ts): net effects per key and member, so they
@@ -322,43 +322,27 @@ export class StepWriter {
   }
 
   /**
-   * The step's tweet bodies: on a Redis Cluster MSETs of up to `bodiesPerMset` per hash slot
-   * (body keys are tagged by a group of tweets, timelineKeys.ts: the 50,000 bodies of a catch-up
-   * step go in a few hundred commands), MSETs of `bodiesPerMset` on one server.
+   * The step's tweet bodies in MSETs of up to `bodiesPerMset` (a lone body: a SET); on a Redis
+   * Cluster an MSET names keys of one slot, so the bodies of one tag go together (body keys are
+   * tagged by a group of tweets, timelineKeys.ts: the 50,000 bodies of a catch-up step go in a few
+   * hundred commands).
    */
   private writeBodies(step: StepPlan): Promise<unknown>[] {
     const k = this.keys;
+    const bodies = [...step.bodies.values()].map((body): [string, string] => [
+      k.tweet(body.id),
+      encodeTweetBody(body),
+    ]);
+    const groups =
+      this.redis instanceof Cluster ? byHashTag(bodies, ([key]) => key).values() : [bodies];
     const writes: Promise<unknown>[] = [];
-    const flush = (pairs: string[]) =>
-      writes.push(
-        pairs.length === 2 ? this.redis.set(pairs[0]!, pairs[1]!) : this.redis.mset(...pairs),
-      );
-    if (this.redis instanceof Cluster) {
-      const prefix = this.redis.options.keyPrefix ?? '';
-      const bySlot = new Map<number, string[]>();
-      for (const body of step.bodies.values()) {
-        const key = k.tweet(body.id);
-        const slot = calculateSlot(prefix + key);
-        let pairs = bySlot.get(slot);
-        if (!pairs) bySlot.set(slot, (pairs = []));
-        pairs.push(key, encodeTweetBody(body));
-        if (pairs.length >= 2 * bodiesPerMset) {
-          flush(pairs);
-          bySlot.delete(slot);
-        }
+    for (const group of groups)
+      for (let i = 0; i < group.length; i += bodiesPerMset) {
+        const pairs = group.slice(i, i + bodiesPerMset);
+        writes.push(
+          pairs.length === 1 ? this.redis.set(...pairs[0]!) : this.redis.mset(...pairs.flat()),
+        );
       }
-      for (const pairs of bySlot.values()) flush(pairs);
-      return writes;
-    }
-    let pairs: string[] = [];
-    for (const body of step.bodies.values()) {
-      pairs.push(k.tweet(body.id), encodeTweetBody(body));
-      if (pairs.length >= 2 * bodiesPerMset) {
-        flush(pairs);
-        pairs = [];
-      }
-    }
-    if (pairs.length > 0) flush(pairs);
     return writes;
   }
 }

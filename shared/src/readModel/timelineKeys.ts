@@ -13,8 +13,8 @@ import calculateSlot from 'cluster-key-slot';
  * createdAt in epoch milliseconds. `ZRANGE key +inf -inf BYSCORE REV` therefore yields createdAt
  * desc, then id desc: exactly the order of the API.
  *
- * Home timelines are stored newest first (since layout 2; `meta.layout`): member = the id's 16 bytes
- * complemented (`encodeHomeMember`), score = −createdAt (`homeScore`), so that plain ascending
+ * Home timelines are stored newest first (since layout 2; `meta.layout`): member = the id's 16
+ * bytes complemented (`encodeHomeMember`), score = −createdAt (`homeScore`), so that plain ascending
  * order is the API's order. A new entry, the newest, then lands at the head of the sorted set's
  * listpack, which Redis finds at once, instead of at its tail after a scan of every entry (about
  * 2.4× cheaper per write into a full home); the trim cuts the tail. The boundary fields of the
@@ -54,6 +54,8 @@ export interface TimelineKeys {
   readonly celebs: string;
   /** Sorted set: U's home timeline head (see the prefix invariant), newest first. */
   home(userId: string): string;
+  /** The home script's keys of U, with one hash of the id: `home`, `user` and `stream`. */
+  homeScriptKeys(userId: string): [home: string, user: string, stream: string];
   /**
    * Hash: `u` username and `d` display name, present exactly while U exists; the boundary `bs`
    * (score) and `bm` (16-byte member) once the home timeline was trimmed; `s`, the position of
@@ -98,10 +100,10 @@ export interface TimelineKeys {
   stream(userId: string): string;
 }
 
-/** FNV-1a of an id's lower-case text: home groups, fan-out partitions and body tags derive from it. */
-function userHash(userId: string): number {
+/** FNV-1a of an id's lower-case text: home groups, fan-out partitions and body tags come from it. */
+function idHash(text: string): number {
   let h = 0x811c9dc5;
-  const id = userId.toLowerCase();
+  const id = text.toLowerCase();
   for (let i = 0; i < id.length; i++) {
     h ^= id.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
@@ -115,15 +117,15 @@ function userHash(userId: string): number {
  * partition.
  */
 export function timelinePartition(userId: string, count: number): number {
-  return userHash(userId) % count;
+  return idHash(userId) % count;
 }
 
 /**
  * Home groups (layout 3): a user's keys carry the hash tag of the user's group (`homeGroupTag`),
  * not of the user, so that the homes of a group share a Redis Cluster slot and one script call
  * writes several of them, as a bundle of homes does on one server (and likewise the shared
- * effects on the group's lists, follow sets and user hashes): a fan-out to 1,000 followers lands in about 250 groups, written in about 400 calls
- * instead of 1,000. More groups spread the homes finer, fewer bundle more homes per call: 256
+ * effects on the group's lists, follow sets and user hashes): a fan-out to 1,000 followers lands
+ * in about 250 groups, written in about 400 calls instead of 1,000. More groups spread the homes finer, fewer bundle more homes per call: 256
  * lets a cluster use up to 256 masters, moves homes between masters (resharding) a 256th at a
  * time, and, with the groups spread evenly over the slots, gives masters that hold equal ranges
  * of slots equal shares of the homes (docs/projections.md has the measurements). The count is
@@ -133,7 +135,7 @@ export const homeGroups = 256;
 
 /** The home group of a user (`homeGroups`). */
 export function homeGroup(userId: string): number {
-  return userHash(userId) % homeGroups;
+  return idHash(userId) % homeGroups;
 }
 
 let groupTags: string[] | undefined;
@@ -164,7 +166,7 @@ export function homeGroupTag(g: number): string {
   return groupTags[g]!;
 }
 
-/** The `{tag}` of a user's home keys. */
+/** The `{tag}` of a user's keys. */
 const homeTag = (userId: string) => `{${homeGroupTag(homeGroup(userId))}}`;
 
 /**
@@ -172,17 +174,24 @@ const homeTag = (userId: string) => `{${homeGroupTag(homeGroup(userId))}}`;
  * go in one MSET per group on a cluster (about 256 MSETs for a catch-up step's 50,000 bodies,
  * not one per slot of 16,384); the home groups' tags, which spread evenly.
  */
-const bodyTag = (tweetId: string) => `{${homeGroupTag(userHash(tweetId) % homeGroups)}}`;
+const bodyTag = (tweetId: string) => `{${homeGroupTag(idHash(tweetId) % homeGroups)}}`;
 
 export function timelineKeys(version: string = defaultTimelinesVersion): TimelineKeys {
   if (!isTimelinesVersion(version)) throw new RangeError(`Not a timelines version: ${version}`);
   const ns = `tl:${version}:`;
+  const home = (tag: string, u: string) => `${ns}home:${tag}${u}`;
+  const user = (tag: string, u: string) => `${ns}user:${tag}${u}`;
+  const stream = (tag: string, u: string) => `${ns}stream:${tag}${u}`;
   return {
     namespace: ns,
     meta: `${ns}meta`,
     celebs: `${ns}celebs`,
-    home: (u) => `${ns}home:${homeTag(u)}${u}`,
-    user: (u) => `${ns}user:${homeTag(u)}${u}`,
+    home: (u) => home(homeTag(u), u),
+    homeScriptKeys: (u) => {
+      const tag = homeTag(u);
+      return [home(tag, u), user(tag, u), stream(tag, u)];
+    },
+    user: (u) => user(homeTag(u), u),
     author: (u) => `${ns}author:${homeTag(u)}${u}`,
     followers: (u) => `${ns}followers:${homeTag(u)}${u}`,
     following: (u) => `${ns}following:${homeTag(u)}${u}`,
@@ -191,7 +200,7 @@ export function timelineKeys(version: string = defaultTimelinesVersion): Timelin
     fanout: (p) => `${ns}fanout:{p${p}}`,
     partition: (p) => `${ns}part:{p${p}}`,
     members: `${ns}members`,
-    stream: (u) => `${ns}stream:${homeTag(u)}${u}`,
+    stream: (u) => stream(homeTag(u), u),
   };
 }
 

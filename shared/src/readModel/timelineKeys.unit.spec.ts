@@ -39,6 +39,7 @@ describe('timeline keys: home groups', () => {
         keys.following(u),
       ];
       expect(own.map(slotOf)).toEqual(Array(own.length).fill(slot));
+      expect(keys.homeScriptKeys(u)).toEqual([keys.home(u), keys.user(u), keys.stream(u)]);
     }
     // Tweet bodies are tagged by groups of tweets: on the groups' slots.
     const groupSlots = new Set(

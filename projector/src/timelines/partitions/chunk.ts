@@ -43,8 +43,9 @@ export function decodeChunk(blob: Buffer): ChunkHome[] {
 
 /**
  * What a chunk carries in the earlier layout's field `homes`: one byte, which an applier of an
- * earlier version (reading `ops`, else `homes`) cannot decode. It then fails, lets the partition go and tries again, instead
- * of moving the partition past homes it did not write; an applier of this version takes it.
+ * earlier version (reading `ops`, else `homes`) cannot decode. It then fails, lets the partition
+ * go and tries again, instead of moving the partition past homes it did not write; an applier of
+ * this version takes it.
  */
 export const earlierLayoutGuard = Buffer.from([0xff]);
 

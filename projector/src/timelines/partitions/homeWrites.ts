@@ -1,4 +1,4 @@
-import { Cluster, homeGroup, type TimelineKeys } from '@tweeter/shared';
+import { Cluster, type TimelineKeys } from '@tweeter/shared';
 import type { ScriptedRedis } from '../stepWriter.ts';
 import type { ChunkHome } from './chunk.ts';
 
@@ -32,6 +32,25 @@ export function inBundles<T>(items: readonly T[]): T[][] {
   return bundles;
 }
 
+/** The hash tag of a key, which decides its slot: its `{tag}` if it has one, else the key itself. */
+function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** `items` by the hash tag of their key (`keyOf`): the items of one slot on a cluster together. */
+export function byHashTag<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const tag = hashTagOf(keyOf(item));
+    const group = groups.get(tag);
+    if (group) group.push(item);
+    else groups.set(tag, [item]);
+  }
+  return groups;
+}
+
 /** Homes named per wake-up message of the streams' channel. */
 const idsPerMessage = 2000;
 
@@ -48,8 +67,8 @@ export interface HomeWriteOptions {
  * Sends home-script calls for homes with their packed operations: on a cluster, bundles of the
  * homes of one home group (`clusterBundleSizes`; each call is routed to its group's master), on
  * one server bundles of any homes. Each home is in one call. Resolves when every call has
- * answered; rejects with the first failure once none is left running. While streams are written, the homes are then named on the
- * streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing;
+ * answered; rejects with the first failure once none is left running. While streams are
+ * written, the homes are then named on the streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing;
  * so it is sent, not waited for).
  */
 export async function writeHomes(
@@ -64,28 +83,18 @@ export async function writeHomes(
   const streamArg = String(options.streamLength);
   // Homes watched until now or later get their streams written (the query services' clock).
   const now = String(Date.now());
+  const keyed = homes.map((home) => ({ keys: keys.homeScriptKeys(home.userId), ops: home.ops }));
   if (redis instanceof Cluster) {
-    // A group's homes share a slot (timelineKeys.ts): bundled per group.
-    const groups = new Map<number, ChunkHome[]>();
-    for (const home of homes) {
-      const g = homeGroup(home.userId);
-      const group = groups.get(g);
-      if (group) group.push(home);
-      else groups.set(g, [home]);
-    }
-    for (const group of groups.values())
+    // A home group's keys share a tag, and a slot (timelineKeys.ts): bundled per group.
+    for (const group of byHashTag(keyed, (home) => home.keys[0]).values())
       for (const bundle of inBundles(group))
         writes.push(
           redis[bundleCommand(bundle.length)]!(
-            ...bundle.flatMap(({ userId }) => [
-              keys.home(userId),
-              keys.user(userId),
-              keys.stream(userId),
-            ]),
+            ...bundle.flatMap((home) => home.keys),
             capArg,
             streamArg,
             now,
-            ...bundle.map((h) => h.ops),
+            ...bundle.map((home) => home.ops),
           ),
         );
   } else {
@@ -107,9 +116,9 @@ export async function writeHomes(
       bundleKeys = [];
       bundleOps = [];
     };
-    for (const { userId, ops } of homes) {
-      bundleKeys.push(keys.home(userId), keys.user(userId), keys.stream(userId));
-      bundleOps.push(ops);
+    for (const home of keyed) {
+      bundleKeys.push(...home.keys);
+      bundleOps.push(home.ops);
       if (bundleKeys.length >= 3 * perCall) flush();
     }
     flush();
