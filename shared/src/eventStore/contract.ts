@@ -92,6 +92,7 @@ export function eventStoreContract(
 
     it('appends to a new stream and reads it back in revision order', async () => {
       const s = stream('basic');
+      const appendedFrom = Date.now();
       const first = await store.append(s, [event('A', { n: 1 }), event('B', { n: 2 })], {
         expectedRevision: 'no_stream',
       });
@@ -107,6 +108,11 @@ export function eventStoreContract(
         ['C', 2n, { n: 3 }],
       ]);
       expect(events[2]!.position).toBe(second.position);
+      // The time of the append, to the ms, on either side of a clock skew of a few seconds.
+      for (const e of events) {
+        expect(Number.isInteger(e.recordedAt.getTime())).toBe(true);
+        expect(Math.abs(e.recordedAt.getTime() - appendedFrom)).toBeLessThan(10_000);
+      }
       expect(await store.readStream(s, { fromRevision: 2n })).toHaveLength(1);
       expect(await store.readStream(stream('missing'))).toEqual([]);
       const newest = await store.readStream(s, { direction: 'backwards', maxCount: 2 });
