@@ -5,15 +5,14 @@ import { freePort, testNatsUrl, testRedisServers } from '@tweeter/shared/testing
 import { ReadModelProjection } from './readModel/readModelProjection.ts';
 import { replayToHead } from './runtime/replay.ts';
 import type { RunnerStatus } from './runtime/runner.ts';
-import { appendAll, LogBuilder, waitUntilVisible } from './testing/eventFactory.ts';
+import { appendAll, waitUntilVisible } from './testing/eventFactory.ts';
 import { ProjectorProcess } from './testing/projectorProcess.ts';
 import { useProjectorTestEnv } from './testing/projectorTestEnv.ts';
-import { ReferenceModel } from './testing/referenceModel.ts';
+import { crashLog, crashThreshold } from './testing/crashLog.ts';
 import { isBookkeeping } from './timelines/compareCopies.ts';
 import { snapshotReadModel, snapshotTimelines } from './verification/snapshots.ts';
-import { buildWorkload, seededRandom } from './testing/syntheticLog.ts';
 
-const threshold = 25;
+const threshold = crashThreshold;
 const fixture = useProjectorTestEnv();
 const { redisPrefix, natsPrefix } = fixture;
 
@@ -24,27 +23,7 @@ const caughtUp = (head: Position | null) => (status: RunnerStatus[]) =>
 describe('a projector killed at random moments', () => {
   it('ends identical to a clean rebuild: nothing lost, nothing doubled', async () => {
     const { store, pool } = fixture;
-    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
-    console.log(`crash test: seed ${seed} (CRASH_SEED=${seed} repeats its log and kill times)`);
-    const random = seededRandom(seed);
-    const log = new LogBuilder();
-    buildWorkload(
-      log,
-      {
-        users: 300,
-        follows: 4000,
-        tweets: 7000,
-        followsFirst: 0.5,
-        unfollows: 300,
-        tweetDeletions: 300,
-        userDeletions: 15,
-        profileUpdates: 100,
-      },
-      random,
-    );
-    const events = log.take();
-    const ref = new ReferenceModel(threshold);
-    for (const e of events) ref.apply(e);
+    const { events, ref, random } = crashLog('crash test');
     // Half of the log is there before the first start (catch-up); the rest arrives in rounds: a
     // backlog appended while the projector is down, and more appended while it runs, until it is
     // killed at a random moment. Rounds go on until at least one kill hit a projector with work in

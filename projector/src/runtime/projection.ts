@@ -31,6 +31,14 @@ export interface Projection {
    */
   apply(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void>;
   /**
+   * Like `apply`, but may resolve once the batch is planned and being written, before it landed:
+   * a replay in the foreground then reads and plans the next batch meanwhile. The next batch
+   * handed over is written after it (and fails if it failed); `settle` waits for the last.
+   */
+  applyAhead?(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void>;
+  /** Resolves once every batch handed to `applyAhead` landed; rejects with the first failure. */
+  settle?(): Promise<void>;
+  /**
    * Starts what the projection runs in every process that follows the copy, whether it applies
    * the log or stands by (the timelines' partition appliers); stopped by `close`.
    */

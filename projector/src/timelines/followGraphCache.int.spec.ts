@@ -7,7 +7,8 @@ import { FollowGraphCache } from './followGraphCache.ts';
 /**
  * The follow graph held between batches (single Redis, or the local cluster under
  * TEST_REDIS=cluster): kept while within its limit, dropped and loaded again once it outgrew it,
- * whether a load or planning alone made it grow.
+ * whether a load or planning alone made it grow; its reads wait for the previous batch's landing,
+ * and a cache started on an empty copy reads nothing.
  */
 const prefix = testRedisPrefix();
 const redis = connectRedis(testRedisServers(), prefix, { lazyConnect: true, autoPipelining: true });
@@ -15,12 +16,19 @@ const keys = timelineKeys('v1');
 const author = randomUUID();
 const followers = Array.from({ length: 20 }, (_, i) => `follower-${i}`);
 
-// Follower-set reads of the author, as the cache sends them.
+// Follower-set reads of the author, as the cache sends them, and every read of the graph.
 let followerReads = 0;
+let graphReads = 0;
 const smembers = redis.smembers.bind(redis);
 redis.smembers = (key: string) => {
+  graphReads++;
   if (key === keys.followers(author)) followerReads++;
   return smembers(key);
+};
+const hexists = redis.hexists.bind(redis);
+redis.hexists = (key: string, field: string) => {
+  graphReads++;
+  return hexists(key, field);
 };
 
 let n = 0;
@@ -84,5 +92,46 @@ describe('the follow graph cache', () => {
     expect(after.graph).not.toBe(graph);
     expect(after.graph.followers(author).size).toBe(20);
     expect(followerReads).toBe(2);
+  });
+
+  it('reads the graph only once the previous batch landed', async () => {
+    const cache = new FollowGraphCache(redis, keys, 800);
+    graphReads = 0;
+    let land!: () => void;
+    const landing = new Promise<void>((resolve) => (land = resolve));
+    let loaded = false;
+    const load = cache.loadFor([post()], landing).then((inputs) => {
+      loaded = true;
+      return inputs;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect([graphReads, loaded]).toEqual([0, false]);
+    land();
+    expect((await load).graph.followers(author).size).toBe(20);
+    expect(graphReads).toBeGreaterThan(0);
+  });
+
+  it('started on an empty copy, knows the graph whole: reads nothing, waits for nothing', async () => {
+    const cache = new FollowGraphCache(redis, keys, 800);
+    cache.startEmpty();
+    graphReads = 0;
+    const never = new Promise<void>(() => undefined);
+    const created = {
+      type: 'UserCreated',
+      data: { userId: randomUUID(), username: 'fresh', displayName: 'Fresh' },
+      id: randomUUID(),
+      streamId: 'user-fresh',
+      position: (++n).toString(16).padStart(32, '0') as Position,
+      metadata: {},
+    } as unknown as DecodedEvent;
+    // The author exists in Redis, but not in a copy that was empty: unknown means absent.
+    const { graph } = await cache.loadFor([created, post()], never);
+    expect(graph.exists(author)).toBe(false);
+    expect(graphReads).toBe(0);
+    // Dropped (a failed batch), the next graph is loaded from Redis again.
+    cache.drop();
+    const reloaded = await cache.loadFor([post()]);
+    expect(reloaded.graph.followers(author).size).toBe(20);
+    expect(graphReads).toBeGreaterThan(0);
   });
 });

@@ -18,12 +18,22 @@ import type { Entry } from './stepPlan.ts';
  *    while the graph was held), which planning keeps in step like the graph.
  *
  * Everything read here is written only by the shared phase of a step (the graph, the lists, the
- * `u` field of user hashes) or only rises (boundaries), and a step's shared phase always lands
- * whole before the next batch is planned (stepWriter.ts): the reads are the state as of the
- * batch's start, whatever a crashed attempt of it left in the homes.
+ * `u` field of user hashes) or only rises (boundaries), and those reads wait until the previous
+ * batch's steps landed (`settled`): the reads are the state as of the batch's start, whatever a
+ * crashed attempt of it left in the homes. A boundary is read at once: one read before the
+ * previous batch's homes landed is lower or the same, a floor of the home all the same.
+ *
+ * A cache that has held the graph since the copy was empty (`startEmpty`: a build from the start
+ * of the log) knows it whole: a user it does not know does not exist, every user's sets and every
+ * list it holds are complete, and it reads nothing but boundaries. A replay then plans a batch
+ * while the previous one lands.
  */
 export class FollowGraphCache {
   private graph: MemoryFollowGraph | undefined;
+  /** Whether `graph` was created on an empty copy and has been kept in step since. */
+  private whole = false;
+  /** The copy is empty (no checkpoint): the next graph starts whole. */
+  private empty = false;
   private readonly lists: CompleteLists;
   /** Events planned since the graph's size was last measured (it walks every set held). */
   private sinceSized = 0;
@@ -41,12 +51,28 @@ export class FollowGraphCache {
   /** Forgets everything: the next batch reloads what it needs. */
   drop(): void {
     this.graph = undefined;
+    this.whole = false;
+    this.empty = false;
     this.lists.clear();
   }
 
-  /** Loads what planning `events` reads. */
-  async loadFor(events: DecodedEvent[]): Promise<PlanInputs> {
-    const graph = await this.loadGraph(events);
+  /** The copy has no keys (a new copy, or one just wiped): the graph to come is known whole. */
+  startEmpty(): void {
+    this.drop();
+    this.empty = true;
+  }
+
+  /**
+   * Loads what planning `events` reads; reads of what steps' shared phases write wait for
+   * `settled` (the previous batch's landing, when it may still be under way).
+   */
+  async loadFor(events: DecodedEvent[], settled?: Promise<unknown>): Promise<PlanInputs> {
+    let waited = settled === undefined;
+    const landed = async () => {
+      if (!waited) await settled;
+      waited = true;
+    };
+    const graph = await this.loadGraph(events, landed);
     const lists = listsNeededBy(events, graph, this.cap);
     const homes = [...lists.boundaries];
     const scores = await Promise.all(homes.map((h) => this.redis.hget(this.keys.user(h), 'bs')));
@@ -55,8 +81,12 @@ export class FollowGraphCache {
     );
     this.lists.bound();
     const authors = new AuthorLists(this.lists);
-    // Authors whose whole list is held need no load.
-    const needs = [...lists.authors(boundaries)].filter(([author]) => !this.lists.has(author));
+    // Authors whose whole list is held need no load; nor, in a graph known whole, those who do
+    // not exist (yet): their lists are empty.
+    const needs = [...lists.authors(boundaries)].filter(
+      ([author]) => !this.lists.has(author) && !(this.whole && graph.users.get(author) !== true),
+    );
+    if (needs.length > 0) await landed();
     const replies = await Promise.all(
       needs.map(([author, need]) => {
         const key = this.keys.author(author);
@@ -85,7 +115,10 @@ export class FollowGraphCache {
     return { graph, authors, boundaries, keys: this.keys };
   }
 
-  private async loadGraph(events: DecodedEvent[]): Promise<MemoryFollowGraph> {
+  private async loadGraph(
+    events: DecodedEvent[],
+    landed: () => Promise<void>,
+  ): Promise<MemoryFollowGraph> {
     let graph = this.graph;
     // Measured after a batch that loaded anything, else once `sizeEvery` events were planned since
     // (planning adds a few members per event at most): not before every live batch.
@@ -98,14 +131,23 @@ export class FollowGraphCache {
       // The lists held were kept in step with this graph: they go with it.
       this.lists.clear();
       graph = new MemoryFollowGraph();
-      for (const id of await this.redis.smembers(this.keys.celebs)) graph.addCelebrity(id);
+      this.whole = this.empty;
+      this.empty = false;
+      if (!this.whole) {
+        await landed();
+        for (const id of await this.redis.smembers(this.keys.celebs)) graph.addCelebrity(id);
+      }
       this.graph = graph;
     }
     const needs = neededBy(events);
     const k = this.keys;
     const unknown = [...needs.users].filter((u) => !graph.users.has(u));
-    const exists = await Promise.all(unknown.map((u) => this.redis.hexists(k.user(u), 'u')));
-    unknown.forEach((u, i) => graph.users.set(u, exists[i] === 1));
+    if (this.whole) for (const u of unknown) graph.users.set(u, false);
+    else if (unknown.length > 0) {
+      await landed();
+      const exists = await Promise.all(unknown.map((u) => this.redis.hexists(k.user(u), 'u')));
+      unknown.forEach((u, i) => graph.users.set(u, exists[i] === 1));
+    }
     const sets = [
       ...[...needs.followers]
         .filter((u) => graph.users.get(u) === true && !graph.followerSets.has(u))
@@ -114,6 +156,7 @@ export class FollowGraphCache {
         .filter((u) => graph.users.get(u) === true && !graph.followingSets.has(u))
         .map((u) => ({ u, key: k.following(u), into: graph.followingSets })),
     ];
+    if (sets.length > 0) await landed();
     const members = await Promise.all(sets.map((s) => this.redis.smembers(s.key)));
     sets.forEach((s, i) => s.into.set(s.u, new Set(members[i])));
     if (unknown.length > 0 || sets.length > 0) this.sinceSized = sizeEvery;

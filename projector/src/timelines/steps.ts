@@ -17,6 +17,12 @@ const eventsPerTurn = 2000;
  * and their replies come in, and Redis works while this process plans. At most two steps are
  * held: the one being written and the one being planned. Once a write fails, nothing more is
  * planned or written, and the failure is thrown.
+ *
+ * `after`: the last step of the previous batch, when it may still be being written (a replay
+ * plans a batch while the previous one lands: `TimelinesProjection.applyAhead`). This batch's
+ * first step is written after it, and its failure is this batch's. Resolves as soon as the
+ * batch's last step is being written (every earlier one landed), with the promise of its landing,
+ * which rejects with the first failure of the batch's writes or of `after`'s.
  */
 export async function applyInSteps(
   events: DecodedEvent[],
@@ -27,29 +33,47 @@ export async function applyInSteps(
     plan,
     maxCommands,
     writer,
-  }: { inputs: PlanInputs; plan: PlanOptions; maxCommands: number; writer: StepWriter },
-): Promise<void> {
+    after,
+  }: {
+    inputs: PlanInputs;
+    plan: PlanOptions;
+    maxCommands: number;
+    writer: StepWriter;
+    after?: Promise<void> | undefined;
+  },
+): Promise<{ landed: Promise<void> }> {
   const planner = new TimelinePlanner(inputs, plan);
   let stepFrom = from;
+  let failed = false;
   /** The step being written, if any (at most one: the next is planned meanwhile). */
   let writing: Promise<void> | undefined;
-  let failed = false;
-  const write = async (step: StepPlan, position: Position) => {
-    await writing;
-    writing = writer.write(step, position, stepFrom);
-    writing.catch(() => {
+  const track = (promise: Promise<void>) => {
+    writing = promise;
+    promise.catch(() => {
       failed = true;
     });
+  };
+  if (after) track(after);
+  const write = async (step: StepPlan, position: Position) => {
+    await writing;
+    track(writer.write(step, position, stepFrom));
     stepFrom = position;
   };
-  for (let i = 0; i < events.length && !failed; i++) {
-    const event = events[i]!;
-    planner.plan(event);
-    if (planner.step.weight >= maxCommands && i < events.length - 1)
-      await write(planner.nextStep(), event.position);
-    else if (writing && i % eventsPerTurn === eventsPerTurn - 1)
-      await new Promise((resolve) => setImmediate(resolve));
+  try {
+    for (let i = 0; i < events.length && !failed; i++) {
+      const event = events[i]!;
+      planner.plan(event);
+      if (planner.step.weight >= maxCommands && i < events.length - 1)
+        await write(planner.nextStep(), event.position);
+      else if (writing && i % eventsPerTurn === eventsPerTurn - 1)
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (!failed) await write(planner.nextStep(), upTo);
+  } catch (error) {
+    // Nothing is left running behind a failure.
+    await writing?.catch(() => undefined);
+    throw error;
   }
-  if (!failed) await write(planner.nextStep(), upTo);
-  await writing;
+  // After a failure `writing` is the write that failed.
+  return { landed: writing! };
 }

@@ -86,6 +86,8 @@ export class TimelinesProjection implements CopiedProjection {
   private pool: PartitionPool | undefined;
   /** The partition appliers' own connection (see `startWorkers`). */
   private applierConnections: TimelineConnections | undefined;
+  /** The landing of the last batch handed to `applyAhead`, when it was not settled yet. */
+  private ahead: Promise<void> | undefined;
 
   constructor(private readonly options: TimelinesOptions) {
     this.copy = options.version;
@@ -193,11 +195,14 @@ export class TimelinesProjection implements CopiedProjection {
       this.options.logger.info('timelines: finished the shared effects of an interrupted step');
     // No checkpoint: a new copy, or one flushed or reset while a step was being written, whose
     // keys written after the flush would be taken for the state of the log. Start from nothing.
-    if ((await this.checkpoint()) === null && (await this.copyKeys.any())) {
-      this.options.logger.warn(
-        `timelines: copy ${this.copy} has keys but no checkpoint; wiping it`,
-      );
-      await this.copyKeys.deleteAll();
+    if ((await this.checkpoint()) === null) {
+      if (await this.copyKeys.any()) {
+        this.options.logger.warn(
+          `timelines: copy ${this.copy} has keys but no checkpoint; wiping it`,
+        );
+        await this.copyKeys.deleteAll();
+      }
+      this.graph.startEmpty();
     }
     // Homes written here (the admin CLI's replay) start from every chunk applied: see drainPartitions.
     if (this.options.inline && this.writer.partitionCount > 0) {
@@ -224,15 +229,47 @@ export class TimelinesProjection implements CopiedProjection {
   }
 
   async apply(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void> {
+    await this.applyAhead(events, upTo, from);
+    await this.settle();
+  }
+
+  /**
+   * Plans the batch while the previous one (handed over here too) may still be landing, and
+   * resolves once its last step is being written: the previous batch then landed. What the plan
+   * reads of the shared keys waits for that landing, unless the cache knows it already (a build
+   * from the start of the log, see followGraphCache.ts); the batch's first step is written after
+   * it. A failure of either batch is thrown here or by `settle`.
+   */
+  async applyAhead(events: DecodedEvent[], upTo: Position, from: Position | null): Promise<void> {
+    const after = this.ahead;
+    this.ahead = undefined;
     try {
-      await applyInSteps(events, upTo, from, {
-        inputs: await this.graph.loadFor(events),
+      const { landed } = await applyInSteps(events, upTo, from, {
+        inputs: await this.graph.loadFor(events, after),
         plan: { fanoutMaxFollowers: this.options.fanoutMaxFollowers, cap: this.cap },
         maxCommands: this.options.maxCommandsPerStep ?? this.stepCommands(),
         writer: this.writer,
+        after,
       });
+      // Thrown by the next applyAhead or settle, which await it.
+      landed.catch(() => undefined);
+      this.ahead = landed;
     } catch (error) {
+      // Nothing is left running behind the failure.
+      await after?.catch(() => undefined);
       // The cache was updated while planning what may not have been committed.
+      this.graph.drop();
+      throw error;
+    }
+  }
+
+  /** Resolves once every batch handed to `applyAhead` landed; rejects with the first failure. */
+  async settle(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    try {
+      await ahead;
+    } catch (error) {
       this.graph.drop();
       throw error;
     }
