@@ -30,6 +30,7 @@ export async function replayToHead(
   const read = (after: Position | null) =>
     eventStore.readAll({ after, maxCount: options.batchSize });
   let next = comparePositions(checkpoint, head) < 0 ? read(checkpoint) : Promise.resolve([]);
+  next.catch(() => undefined);
   /** Reports what landed: the batches applied so far, each once. */
   let reported = checkpoint;
   const report = () => {

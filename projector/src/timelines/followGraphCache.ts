@@ -21,7 +21,8 @@ import type { Entry } from './stepPlan.ts';
  * `u` field of user hashes) or only rises (boundaries), and those reads wait until the previous
  * batch's steps landed (`settled`): the reads are the state as of the batch's start, whatever a
  * crashed attempt of it left in the homes. A boundary is read at once: one read before the
- * previous batch's homes landed is lower or the same, a floor of the home all the same.
+ * previous batch's homes landed is lower or the same, a floor of the home all the same. (Only a
+ * drop lowers one, and a dropped home's owner never comes back: user ids are not reused.)
  *
  * A cache that has held the graph since the copy was empty (`startEmpty`: a build from the start
  * of the log) knows it whole: a user it does not know does not exist, every user's sets and every

@@ -74,6 +74,7 @@ export async function applyInSteps(
     await writing?.catch(() => undefined);
     throw error;
   }
-  // After a failure `writing` is the write that failed.
+  // A failure (this batch's or `after`'s) is thrown here, not reported as a batch being written.
+  if (failed) await writing;
   return { landed: writing! };
 }
