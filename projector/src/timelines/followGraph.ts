@@ -28,10 +28,17 @@ export class MemoryFollowGraph implements FollowGraph {
   readonly followingSets = new Map<string, Set<string>>();
   readonly celebrities = new Set<string>();
 
+  /**
+   * `whole`: the graph is all there is (held since the copy was empty): a user it does not know
+   * does not exist. Otherwise asking about a user not loaded is an error.
+   */
+  constructor(readonly whole = false) {}
+
   exists(userId: string): boolean {
     const known = this.users.get(userId);
-    if (known === undefined) throw new Error(`graph: existence of ${userId} not loaded`);
-    return known;
+    if (known !== undefined) return known;
+    if (this.whole) return false;
+    throw new Error(`graph: existence of ${userId} not loaded`);
   }
 
   setExists(userId: string, exists: boolean): void {

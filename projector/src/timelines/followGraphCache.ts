@@ -131,7 +131,7 @@ export class FollowGraphCache {
     if (!graph) {
       // The lists held were kept in step with this graph: they go with it.
       this.lists.clear();
-      graph = new MemoryFollowGraph();
+      graph = new MemoryFollowGraph(this.empty);
       this.whole = this.empty;
       this.empty = false;
       if (!this.whole) {
@@ -140,11 +140,12 @@ export class FollowGraphCache {
       }
       this.graph = graph;
     }
+    // Known whole: the users it knows are all there are, each with its sets.
+    if (this.whole) return graph;
     const needs = neededBy(events);
     const k = this.keys;
     const unknown = [...needs.users].filter((u) => !graph.users.has(u));
-    if (this.whole) for (const u of unknown) graph.users.set(u, false);
-    else if (unknown.length > 0) {
+    if (unknown.length > 0) {
       await landed();
       const exists = await Promise.all(unknown.map((u) => this.redis.hexists(k.user(u), 'u')));
       unknown.forEach((u, i) => graph.users.set(u, exists[i] === 1));
