@@ -30,9 +30,8 @@ import type { Entry } from './stepPlan.ts';
  * while the previous one lands.
  */
 export class FollowGraphCache {
+  /** Known whole (`graph.whole`) when created on an empty copy and kept in step since. */
   private graph: MemoryFollowGraph | undefined;
-  /** Whether `graph` was created on an empty copy and has been kept in step since. */
-  private whole = false;
   /** The copy is empty (no checkpoint): the next graph starts whole. */
   private empty = false;
   private readonly lists: CompleteLists;
@@ -52,7 +51,6 @@ export class FollowGraphCache {
   /** Forgets everything: the next batch reloads what it needs. */
   drop(): void {
     this.graph = undefined;
-    this.whole = false;
     this.empty = false;
     this.lists.clear();
   }
@@ -85,7 +83,7 @@ export class FollowGraphCache {
     // Authors whose whole list is held need no load; nor, in a graph known whole, those who do
     // not exist (yet): their lists are empty.
     const needs = [...lists.authors(boundaries)].filter(
-      ([author]) => !this.lists.has(author) && !(this.whole && graph.users.get(author) !== true),
+      ([author]) => !this.lists.has(author) && !(graph.whole && graph.users.get(author) !== true),
     );
     if (needs.length > 0) await landed();
     const replies = await Promise.all(
@@ -132,16 +130,15 @@ export class FollowGraphCache {
       // The lists held were kept in step with this graph: they go with it.
       this.lists.clear();
       graph = new MemoryFollowGraph(this.empty);
-      this.whole = this.empty;
       this.empty = false;
-      if (!this.whole) {
+      if (!graph.whole) {
         await landed();
         for (const id of await this.redis.smembers(this.keys.celebs)) graph.addCelebrity(id);
       }
       this.graph = graph;
     }
     // Known whole: the users it knows are all there are, each with its sets.
-    if (this.whole) return graph;
+    if (graph.whole) return graph;
     const needs = neededBy(events);
     const k = this.keys;
     const unknown = [...needs.users].filter((u) => !graph.users.has(u));
