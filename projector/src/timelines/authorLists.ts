@@ -73,10 +73,12 @@ export class AuthorLists {
     const loaded = this.loaded.get(authorId) ?? this.complete?.get(authorId);
     if (!loaded) throw new Error(`timelines: the list of ${authorId} was not loaded`);
     const gone = this.deleted.get(authorId);
-    const all = new Map(loaded);
-    for (const [hex, e] of this.posted.get(authorId) ?? []) all.set(hex, e);
+    const posted = this.posted.get(authorId);
     const out: Entry[] = [];
-    for (const [hex, e] of all) if (!gone?.has(hex)) out.push(e);
+    // The loaded entries not posted again by the batch, then the batch's posts (a list held whole
+    // has them already), none deleted since: no copy of the list.
+    for (const [hex, e] of loaded) if (!posted?.has(hex) && !gone?.has(hex)) out.push(e);
+    for (const [hex, e] of posted ?? []) if (!gone?.has(hex)) out.push(e);
     return out.sort(newestFirst);
   }
 

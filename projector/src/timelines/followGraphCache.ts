@@ -170,6 +170,6 @@ const sizeEvery = 10_000;
 function entriesOf(reply: readonly Buffer[]): Entry[] {
   const entries: Entry[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2)
-    entries.push({ member: reply[i]!, score: Number(reply[i + 1]!.toString()) });
+    entries.push({ score: Number(reply[i + 1]!.toString()), member: reply[i]! });
   return entries;
 }

@@ -130,9 +130,31 @@ return applied
 /** An entry as the script reads it: 16-byte home member, then the plain score in 13 digits. */
 const entryRecordBytes = 29;
 
-/** Encodes entries as the script's records, each entry's record built once per step. */
+/**
+ * Writes `entry`'s record at `at` of `out`: the member complemented (the home member), then the
+ * plain score in 13 ASCII digits. Written in place, byte by byte: a step's records are most of
+ * its encoding work, and neither a lookup nor a string per record is needed.
+ */
+function writeRecord(entry: Entry, out: Buffer, at: number): void {
+  const { member, score } = entry;
+  if (!(Number.isInteger(score) && score >= 0 && score < 1e13))
+    throw new RangeError(`score ${score} out of the 13-digit range`);
+  for (let i = 0; i < 16; i += 4) out.writeInt32BE(~member.readInt32BE(i), at + i);
+  // 13 digits as 6 high and 7 low ones: each part fits 32-bit integer arithmetic.
+  let high = Math.floor(score / 1e7);
+  let low = score - high * 1e7;
+  for (let i = at + entryRecordBytes - 1; i >= at + 22; i--) {
+    out[i] = 0x30 + (low % 10);
+    low = (low / 10) | 0;
+  }
+  for (let i = at + 21; i >= at + 16; i--) {
+    out[i] = 0x30 + (high % 10);
+    high = (high / 10) | 0;
+  }
+}
+
+/** Encodes entries as the script's records, and a post's push once per step. */
 export class EntryRecords {
-  private readonly records = new Map<Buffer, Buffer>();
   private readonly streamIds = new Map<Position, string>();
   private readonly pushes = new Map<
     Buffer,
@@ -147,9 +169,8 @@ export class EntryRecords {
   }
 
   encode(entries: readonly Entry[]): Buffer {
-    if (entries.length === 1) return this.record(entries[0]!);
     const blob = Buffer.allocUnsafe(entryRecordBytes * entries.length);
-    entries.forEach((e, i) => this.record(e).copy(blob, i * entryRecordBytes));
+    for (let i = 0; i < entries.length; i++) writeRecord(entries[i]!, blob, i * entryRecordBytes);
     return blob;
   }
 
@@ -158,23 +179,9 @@ export class EntryRecords {
     const held = this.pushes.get(entry.member);
     if (held?.position === position && held.streaming === streaming) return held.ops;
     const ids = streaming ? this.streamId(position) : '';
-    const ops = packOps([[position, kindCodes.add, this.record(entry), ids]]);
+    const ops = packOps([[position, kindCodes.add, this.encode([entry]), ids]]);
     this.pushes.set(entry.member, { position, streaming, ops });
     return ops;
-  }
-
-  private record(entry: Entry): Buffer {
-    let record = this.records.get(entry.member);
-    if (!record) {
-      if (!(entry.score >= 0 && entry.score < 1e13))
-        throw new RangeError(`score ${entry.score} out of the 13-digit range`);
-      record = Buffer.allocUnsafe(entryRecordBytes);
-      entry.member.copy(record, 0);
-      complementMember(record.subarray(0, 16));
-      record.write(String(entry.score).padStart(13, '0'), 16, 'latin1');
-      this.records.set(entry.member, record);
-    }
-    return record;
   }
 }
 

@@ -1,4 +1,10 @@
-import { assertNever, timelineScore, type DecodedEvent, type TimelineKeys } from '@tweeter/shared';
+import {
+  assertNever,
+  timelineScore,
+  type DecodedEvent,
+  type Position,
+  type TimelineKeys,
+} from '@tweeter/shared';
 import type { AuthorLists } from './authorLists.ts';
 import { type AuthorNeed } from './authorLists.ts';
 import type { FollowGraph } from './followGraph.ts';
@@ -162,17 +168,52 @@ export interface PlanInputs {
 }
 
 /**
+ * The copy's keys of users, each built once per planner (a batch). The shared effects are kept by
+ * key: a key built once is one flat string whose hash V8 keeps, found at once; a key built for
+ * every event is a new concatenation, flattened and hashed again at every lookup.
+ */
+function keysOnce(keys: TimelineKeys): TimelineKeys {
+  const once = (build: (id: string) => string) => {
+    const built = new Map<string, string>();
+    return (id: string) => {
+      let key = built.get(id);
+      if (key === undefined) built.set(id, (key = build(id)));
+      return key;
+    };
+  };
+  return {
+    ...keys,
+    author: once((id) => keys.author(id)),
+    followers: once((id) => keys.followers(id)),
+    following: once((id) => keys.following(id)),
+    user: once((id) => keys.user(id)),
+  };
+}
+
+/**
  * Plans events in log order against the batch's inputs, updating the graph and the lists as it
  * goes, into the current step (`step`; `nextStep` starts another). Events about users that do
  * not exist change nothing (odd orders, repeats), like in the read model.
  */
 export class TimelinePlanner {
   step = new StepPlan();
+  /** The rules' context, one for every event: the step and the position change (rules keep none). */
+  private readonly ctx: { -readonly [K in keyof RuleContext]: RuleContext[K] };
 
   constructor(
     private readonly inputs: PlanInputs,
     private readonly options: PlanOptions,
-  ) {}
+  ) {
+    this.ctx = {
+      plan: this.step,
+      graph: inputs.graph,
+      authors: inputs.authors,
+      boundaries: inputs.boundaries,
+      keys: keysOnce(inputs.keys),
+      cap: options.cap,
+      position: '' as Position,
+    };
+  }
 
   /** Ends the current step: later events plan into a new one. */
   nextStep(): StepPlan {
@@ -183,15 +224,9 @@ export class TimelinePlanner {
 
   plan(event: DecodedEvent): void {
     const { graph: g } = this.inputs;
-    const ctx: RuleContext = {
-      plan: this.step,
-      graph: g,
-      authors: this.inputs.authors,
-      boundaries: this.inputs.boundaries,
-      keys: this.inputs.keys,
-      cap: this.options.cap,
-      position: event.position,
-    };
+    const ctx = this.ctx;
+    ctx.plan = this.step;
+    ctx.position = event.position;
     switch (event.type) {
       case 'UserCreated': {
         const id = lower(event.data.userId);

@@ -143,4 +143,31 @@ describe('a home’s packed operations', () => {
       [position(5), 'a', record, ''],
     ]);
   });
+
+  it('hold each entry as its member complemented and its score in 13 digits, whatever the bytes and digits', () => {
+    const scores = [0, 7, 9_999_999, 10_000_000, 1_700_000_000_123, 9_999_999_999_999];
+    const members = scores.map((_, i) =>
+      Buffer.from(Array.from({ length: 16 }, (_, j) => (i * 37 + j * 101) % 256)),
+    );
+    const entries = scores.map((score, i) => ({ score, member: members[i]! }));
+    const expected = entries.map((e) =>
+      Buffer.concat([
+        Buffer.from(e.member.map((b) => 255 - b)),
+        Buffer.from(String(e.score).padStart(13, '0')),
+      ]),
+    );
+    const ops: HomeOp[] = [
+      { kind: 'add', position: position(9), entries, merge: true, positions: [] },
+    ];
+    expect(readOps(encodeHomeOps(ops, new EntryRecords()))).toEqual([
+      [position(9), 'm', Buffer.concat(expected).toString('latin1'), ''],
+    ]);
+    // The member itself is left as it was (records are written elsewhere).
+    expect(entries[1]!.member).toEqual(members[1]);
+  });
+
+  it('refuse a score the 13 digits cannot hold', () => {
+    for (const score of [-1, 1e13, 1.5, Number.NaN])
+      expect(() => new EntryRecords().encode([{ score, member }])).toThrow(RangeError);
+  });
 });
