@@ -283,15 +283,16 @@ export class StepWriter {
     const options = this.homeWrites;
     const records = new EntryRecords();
     const streaming = options.streamLength > 0;
-    const homes = [...step.homes].map(([userId, ops]) => ({
-      userId,
-      ops: encodeHomeOps(ops, records, streaming),
-    }));
+    // Each home encoded as it is written: Redis runs the first calls while the rest are encoded.
+    const encoded = function* () {
+      for (const [userId, ops] of step.homes)
+        yield { userId, ops: encodeHomeOps(ops, records, streaming) };
+    };
     const partitions = this.partitions;
-    if (partitions === 0) return writeHomes(this.redis, k, options, homes, bodies);
+    if (partitions === 0) return writeHomes(this.redis, k, options, encoded(), bodies);
     if (this.inline) {
       // Written here, and each partition's checkpoint moved past the step after its homes.
-      await writeHomes(this.redis, k, options, homes, bodies);
+      await writeHomes(this.redis, k, options, encoded(), bodies);
       await settleAll(
         Array.from({ length: partitions }, (_, p) =>
           this.redis.hset(k.partition(p), 'checkpoint', position),
@@ -299,6 +300,7 @@ export class StepWriter {
       );
       return;
     }
+    const homes = [...encoded()];
     const byPartition = Array.from({ length: partitions }, () => [] as typeof homes);
     for (const home of homes) byPartition[timelinePartition(home.userId, partitions)]!.push(home);
     // Every partition gets a chunk, empty or not: its checkpoint then passes every step.

@@ -64,31 +64,52 @@ export interface HomeWriteOptions {
 }
 
 /**
+ * Homes issued between two turns of the event loop on one server: the calls issued so far go out
+ * (an auto-pipelined connection sends on the next turn) and Redis runs them while the next homes
+ * are encoded, instead of waiting for a whole catch-up step's encoding. A live step seldom reaches
+ * it: its homes go at once.
+ */
+const homesPerTurn = 1024;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * Sends home-script calls for homes with their packed operations: on a cluster, bundles of the
  * homes of one home group (`clusterBundleSizes`; each call is routed to its group's master), on
- * one server bundles of any homes. Each home is in one call. Resolves when every call has
+ * one server bundles of any homes, in the order given (`homes` may encode each home as it is
+ * asked for: see `homesPerTurn`). Each home is in one call. Resolves when every call has
  * answered; rejects with the first failure once none is left running. While streams are
- * written, the homes are then named on the streams' channel (a wake-up only: a lost message delays a stream by its poll, loses nothing;
- * so it is sent, not waited for).
+ * written, the homes are then named on the streams' channel (a wake-up only: a lost message
+ * delays a stream by its poll, loses nothing; so it is sent, not waited for).
  */
 export async function writeHomes(
   redis: ScriptedRedis,
   keys: TimelineKeys,
   options: HomeWriteOptions,
-  homes: readonly ChunkHome[],
+  homes: Iterable<ChunkHome>,
   before: Promise<unknown>[] = [],
 ): Promise<void> {
-  const writes = [...before];
+  const writes: Promise<unknown>[] = [];
+  // Every write is settled at the end; until then a failure must not count as unhandled.
+  const track = (write: Promise<unknown>) => {
+    write.catch(() => undefined);
+    writes.push(write);
+  };
+  before.forEach(track);
   const capArg = String(options.cap);
   const streamArg = String(options.streamLength);
   // Homes watched until now or later get their streams written (the query services' clock).
   const now = String(Date.now());
-  const keyed = homes.map((home) => ({ keys: keys.homeScriptKeys(home.userId), ops: home.ops }));
+  const written: string[] = [];
   if (redis instanceof Cluster) {
+    const keyed = [...homes].map((home) => {
+      written.push(home.userId);
+      return { keys: keys.homeScriptKeys(home.userId), ops: home.ops };
+    });
     // A home group's keys share a tag, and a slot (timelineKeys.ts): bundled per group.
     for (const group of byHashTag(keyed, (home) => home.keys[0]).values())
       for (const bundle of inBundles(group))
-        writes.push(
+        track(
           redis[bundleCommand(bundle.length)]!(
             ...bundle.flatMap((home) => home.keys),
             capArg,
@@ -103,7 +124,7 @@ export async function writeHomes(
     let bundleOps: Buffer[] = [];
     const flush = () => {
       if (bundleKeys.length === 0) return;
-      writes.push(
+      track(
         redis.timelinesHomes(
           bundleKeys.length,
           ...bundleKeys,
@@ -116,26 +137,20 @@ export async function writeHomes(
       bundleKeys = [];
       bundleOps = [];
     };
-    for (const home of keyed) {
-      bundleKeys.push(...home.keys);
+    for (const home of homes) {
+      bundleKeys.push(...keys.homeScriptKeys(home.userId));
       bundleOps.push(home.ops);
+      written.push(home.userId);
       if (bundleKeys.length >= 3 * perCall) flush();
+      if (written.length % homesPerTurn === 0) await nextTurn();
     }
     flush();
   }
   await settleAll(writes);
-  if (options.streamLength > 0 && homes.length > 0) {
+  if (options.streamLength > 0 && written.length > 0) {
     const wakes: Promise<unknown>[] = [];
-    for (let i = 0; i < homes.length; i += idsPerMessage)
-      wakes.push(
-        redis.publish(
-          options.channel,
-          homes
-            .slice(i, i + idsPerMessage)
-            .map((h) => h.userId)
-            .join(','),
-        ),
-      );
+    for (let i = 0; i < written.length; i += idsPerMessage)
+      wakes.push(redis.publish(options.channel, written.slice(i, i + idsPerMessage).join(',')));
     // Not waited for: a wake-up goes out after the homes it names have landed, and one that fails
     // is caught up by the streams' polls.
     void Promise.allSettled(wakes);

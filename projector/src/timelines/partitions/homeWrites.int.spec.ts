@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connectRedis,
+  encodeHomeMember,
+  homeScore,
+  timelineKeys,
+  type Position,
+} from '@tweeter/shared';
+import {
+  deleteTestRedisKeys,
+  testOnRedisCluster,
+  testRedisPrefix,
+  testRedisServers,
+} from '@tweeter/shared/testing';
+import { uuidv7 } from '../../testing/eventFactory.ts';
+import { encodeHomeOps, EntryRecords } from '../homeScript.ts';
+import type { HomeOp } from '../stepPlan.ts';
+import { defineTimelineScripts, type ScriptedRedis } from '../stepWriter.ts';
+import type { ChunkHome } from './chunk.ts';
+import { writeHomes } from './homeWrites.ts';
+
+/**
+ * writeHomes against the test Redis (single server, or the local cluster under TEST_REDIS=cluster):
+ * a step of thousands of homes, each encoded only when writeHomes asks for it.
+ */
+const prefix = testRedisPrefix();
+const redis = connectRedis(testRedisServers(), prefix, { lazyConnect: true }) as ScriptedRedis;
+const keys = timelineKeys('v1');
+
+beforeAll(async () => {
+  await redis.connect();
+  defineTimelineScripts(redis);
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await deleteTestRedisKeys(prefix);
+});
+
+describe('writeHomes', () => {
+  it('writes every home of a large step, giving the event loop turns while it encodes on one server', async () => {
+    const homes = 3000;
+    const position = '00000000000000010000000000000005' as Position;
+    const tweetId = uuidv7(Date.parse('2026-03-01T00:00:00.000Z'));
+    const score = Date.parse('2026-03-01T00:00:00.000Z');
+    const users = Array.from({ length: homes }, (_, i) => uuidv7(1_700_000_000_000 + i));
+    const records = new EntryRecords();
+    const op = (): HomeOp[] => [
+      {
+        kind: 'add',
+        position,
+        entries: [{ score, member: Buffer.from(tweetId.replace(/-/g, ''), 'hex') }],
+        merge: false,
+        positions: [position],
+      },
+    ];
+    // A turn of the event loop scheduled before the write: seen by the encoding only if
+    // writeHomes lets the loop run between homes (and so the calls issued so far go out).
+    let turned = false;
+    let firstEncodedAfterTurn: number | undefined;
+    setImmediate(() => (turned = true));
+    function* encoded(): Generator<ChunkHome> {
+      for (let i = 0; i < homes; i++) {
+        if (turned && firstEncodedAfterTurn === undefined) firstEncodedAfterTurn = i;
+        yield { userId: users[i]!, ops: encodeHomeOps(op(), records, false) };
+      }
+    }
+    await writeHomes(redis, keys, { cap: 800, streamLength: 0, channel: 'unused' }, encoded());
+
+    if (testOnRedisCluster()) {
+      // On a cluster the homes are grouped by slot first: all encoded before the first call.
+      expect(firstEncodedAfterTurn).toBeUndefined();
+    } else {
+      expect(firstEncodedAfterTurn).toBeGreaterThan(0);
+      expect(firstEncodedAfterTurn).toBeLessThan(homes);
+    }
+    const member = encodeHomeMember(tweetId);
+    const checks = await Promise.all(
+      users.map(async (u) => ({
+        score: await redis.zscore(keys.home(u), member),
+        stamp: await redis.hget(keys.user(u), 's'),
+      })),
+    );
+    expect(checks.filter((c) => c.score !== String(homeScore(score)))).toEqual([]);
+    expect(checks.filter((c) => c.stamp !== position)).toEqual([]);
+  });
+});
