@@ -8,7 +8,8 @@
  * - replay-read-model: events/s of a foreground replay of the read model, against the same row
  *   changes written by plain batched SQL from a list computed beforehand (rawReadModel.ts).
  * - replay-timelines (single, cluster): entries/s rebuilding a timelines copy, against pipelined
- *   ZADD of the same Redis from a Node client and from redis-benchmark (zaddBaselines.ts).
+ *   ZADD of the same Redis from a Node client and from redis-benchmark (zaddBaselines.ts), each
+ *   measured before and after the replay (their mean).
  * - post-to-timeline (single, cluster) and its breakdown: live posting by the benchmark's own
  *   authors of 100, 1000 and 5000 followers against a bare fan-out (postToTimeline.ts); then
  *   with BENCH_PROCESS_PARTITIONS (4) fan-out partitions in real projector processes, one and
@@ -227,8 +228,10 @@ try {
       `replay-timelines (${target.label})`,
       async () => {
         const zaddOps = knob('zadd_ops', 500_000);
-        const nodeRate = await nodeZaddRate(target, prefix, zaddOps);
-        const serverRate = await serverZaddRate(target, prefix);
+        // The limits are measured just before the replay and again just after, and their means
+        // taken: this machine's speed drifts within a minute, and the replay sits between them.
+        const nodeBefore = await nodeZaddRate(target, prefix, zaddOps);
+        const serverBefore = await serverZaddRate(target, prefix);
         const timelines = copyOn(target);
         await timelines.reset(); // what a failed attempt left
         const serverCpuBefore = await serverCpuSeconds(target);
@@ -242,6 +245,10 @@ try {
         const serverCpu = (await serverCpuSeconds(target)) - serverCpuBefore;
         await timelines.close();
         const rate = timelines.stats.entries / seconds;
+        const nodeAfter = await nodeZaddRate(target, prefix, zaddOps);
+        const serverAfter = serverBefore && (await serverZaddRate(target, prefix));
+        const nodeRate = (nodeBefore + nodeAfter) / 2;
+        const serverRate = serverBefore && serverAfter && (serverBefore + serverAfter) / 2;
         print({
           name: 'replay-timelines',
           redis: target.label,
@@ -249,12 +256,17 @@ try {
           unit: 'entries/s',
           baseline: round(nodeRate),
           ratio: ratio(rate, nodeRate),
+          baselineBeforeAfter: [round(nodeBefore), round(nodeAfter)],
           baselineNote:
             target.label === 'single'
               ? "pipelined ZADD from a Node ioredis client (the projector's own client)"
               : 'per-key ZADD from an auto-pipelined Node ioredis Cluster client',
           ...(serverRate
-            ? { serverBaseline: round(serverRate), serverRatio: ratio(rate, serverRate) }
+            ? {
+                serverBaseline: round(serverRate),
+                serverRatio: ratio(rate, serverRate),
+                serverBaselineBeforeAfter: [round(serverBefore), round(serverAfter)],
+              }
             : {}),
           entries: timelines.stats.entries,
           events: tl.applied,
