@@ -84,4 +84,40 @@ describe('writeHomes', () => {
     expect(checks.filter((c) => c.score !== String(homeScore(score)))).toEqual([]);
     expect(checks.filter((c) => c.stamp !== position)).toEqual([]);
   });
+  it('fails with a home that fails to encode, once the calls issued before it have ended', async () => {
+    const position = '00000000000000010000000000000009' as Position;
+    const tweetId = uuidv7(Date.parse('2026-03-02T00:00:00.000Z'));
+    const users = Array.from({ length: 2500 }, (_, i) => uuidv7(1_710_000_000_000 + i));
+    const records = new EntryRecords();
+    function* encoded(): Generator<ChunkHome> {
+      for (let i = 0; i < users.length; i++) {
+        // A score the records cannot hold: encoding this home throws.
+        const score = i === 2000 ? -1 : Date.parse('2026-03-02T00:00:00.000Z');
+        const op: HomeOp = {
+          kind: 'add',
+          position,
+          entries: [{ score, member: Buffer.from(tweetId.replace(/-/g, ''), 'hex') }],
+          merge: false,
+          positions: [position],
+        };
+        yield { userId: users[i]!, ops: encodeHomeOps([op], records, false) };
+      }
+    }
+    const options = { cap: 800, streamLength: 0, channel: 'unused' };
+    await expect(writeHomes(redis, keys, options, encoded())).rejects.toThrow(RangeError);
+    // Read at once, on a connection of its own: a call still running would not have landed yet.
+    const reader = connectRedis(testRedisServers(), prefix, { lazyConnect: true });
+    await reader.connect();
+    try {
+      const stamps = await Promise.all(users.map((u) => reader.hget(keys.user(u), 's')));
+      // One server issued the calls of the full bundles of 256 before the failure (homes 0 to
+      // 1791) and not the bundle the failing home was in; a cluster groups every home first, so
+      // it sent nothing.
+      const sent = testOnRedisCluster() ? 0 : 1792;
+      expect(stamps.slice(0, sent).filter((s) => s !== position)).toEqual([]);
+      expect(stamps.slice(sent).filter((s) => s !== null)).toEqual([]);
+    } finally {
+      reader.disconnect();
+    }
+  });
 });

@@ -137,12 +137,18 @@ export async function writeHomes(
       bundleKeys = [];
       bundleOps = [];
     };
-    for (const home of homes) {
-      bundleKeys.push(...keys.homeScriptKeys(home.userId));
-      bundleOps.push(home.ops);
-      written.push(home.userId);
-      if (bundleKeys.length >= 3 * perCall) flush();
-      if (written.length % homesPerTurn === 0) await nextTurn();
+    try {
+      for (const home of homes) {
+        bundleKeys.push(...keys.homeScriptKeys(home.userId));
+        bundleOps.push(home.ops);
+        written.push(home.userId);
+        if (bundleKeys.length >= 3 * perCall) flush();
+        if (written.length % homesPerTurn === 0) await nextTurn();
+      }
+    } catch (error) {
+      // A home that failed to encode: the calls already issued end before the failure is thrown.
+      await Promise.allSettled(writes);
+      throw error;
     }
     flush();
   }
