@@ -74,12 +74,16 @@ for p = 1, #KEYS / 3 do
         for i = 1, #blob, 29 do
           local m = string.sub(blob, i, i + 15)
           local sc = string.sub(blob, i + 16, i + 28)
-          if kind == 'a' then stream(feed, nextId and nextId() or ids, 'u', m) end
-          local score = tonumber(sc)
-          local kept = not bs or score > bs
-          if not kept and score == bs then
-            bmh = bmh or flip(bm)
-            kept = not before(bmh, m)
+          if kind == 'a' and streamLength > 0 then stream(feed, nextId and nextId() or ids, 'u', m) end
+          -- With no boundary every entry is kept: its score is read only to compare with one.
+          local kept = not bs
+          if not kept then
+            local score = tonumber(sc)
+            kept = score > bs
+            if not kept and score == bs then
+              bmh = bmh or flip(bm)
+              kept = not before(bmh, m)
+            end
           end
           if kept then
             args[#args + 1] = '-' .. sc
