@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, connectRedis, timelineKeys } from '@tweeter/shared';
-import { deleteTestRedisKeys, testRedisPrefix, testRedisServers } from '@tweeter/shared/testing';
+import { testRedisServers } from '@tweeter/shared/testing';
+import { useScriptedTestRedis } from '../testing/scriptedTestRedis.ts';
 import { serverCalls, singleCall, writeEffects } from './effectWrites.ts';
 import { SharedEffects } from './stepPlan.ts';
 import { defineTimelineScripts, type ScriptedRedis } from './stepWriter.ts';
@@ -11,11 +12,8 @@ import { defineTimelineScripts, type ScriptedRedis } from './stepWriter.ts';
  * cluster under TEST_REDIS=cluster): every key ends holding exactly its net effect, whatever it
  * held before, in as many calls as the keys need; sending them again changes nothing.
  */
-const prefix = testRedisPrefix();
 // As the projection connects (connections.ts): auto-pipelined, the scripts defined on it.
-const redis = connectRedis(testRedisServers(), prefix, { lazyConnect: true, autoPipelining: true });
-defineTimelineScripts(redis);
-const scripted = redis as ScriptedRedis;
+const { redis, prefix } = useScriptedTestRedis();
 const keys = timelineKeys('v1');
 
 const [u1, u2, u3] = [randomUUID(), randomUUID(), randomUUID()];
@@ -217,16 +215,7 @@ async function snapshot(): Promise<Record<string, Content>> {
 const existing = async (names: string[]) =>
   Promise.all(names.map(async (key) => (await redis.exists(key)) === 1));
 
-beforeAll(async () => {
-  await redis.connect();
-});
-
 beforeEach(seed);
-
-afterAll(async () => {
-  redis.disconnect();
-  await deleteTestRedisKeys(prefix);
-});
 
 describe('writeEffects', () => {
   it('leaves every key holding exactly its net effect', async () => {
@@ -236,7 +225,7 @@ describe('writeEffects', () => {
     expect(before[keys.following(u1)]).toEqual(set(['old-followee-a', 'old-followee-b']));
     expect(before[keys.tweet(gone1)]).toEqual({ type: 'string', value: '{"id":"gone"}' });
 
-    await writeEffects(scripted, buildEffects());
+    await writeEffects(redis, buildEffects());
 
     const after = await snapshot();
     const expected = expectedState();
@@ -261,29 +250,29 @@ describe('writeEffects', () => {
 
   it('changes nothing when the same effects, or their write-ahead record, are sent again', async () => {
     const effects = buildEffects();
-    await writeEffects(scripted, effects);
+    await writeEffects(redis, effects);
     const once = await snapshot();
     expect(once).toEqual(expectedState());
 
-    await writeEffects(scripted, effects);
+    await writeEffects(redis, effects);
     expect(await snapshot()).toEqual(once);
 
     const recorded = SharedEffects.decode(effects.encode());
     expect(recorded.size).toBe(effects.size);
-    await writeEffects(scripted, recorded);
+    await writeEffects(redis, recorded);
     expect(await snapshot()).toEqual(once);
   });
 
   it('writes from the write-ahead record alone what the effects write', async () => {
     // A crash after the record: recovery sends the decoded effects to keys as they were before.
     const recorded = SharedEffects.decode(buildEffects().encode());
-    await writeEffects(scripted, recorded);
+    await writeEffects(redis, recorded);
     expect(await snapshot()).toEqual(expectedState());
   });
 
   it('sends nothing for empty effects, and resolves', async () => {
     const before = await snapshot();
-    await expect(writeEffects(scripted, new SharedEffects())).resolves.toBeUndefined();
+    await expect(writeEffects(redis, new SharedEffects())).resolves.toBeUndefined();
     expect(await snapshot()).toEqual(before);
 
     // On a closed connection every command fails: empty effects still resolve, so they sent none.
@@ -322,7 +311,7 @@ describe('tailScript (one server): a step’s shared effects and checkpoint in o
   };
   const tail = (from: string, to: string) => {
     const call = singleCall(serverCalls(small()))!;
-    return scripted.timelinesTail(
+    return redis.timelinesTail(
       1 + call.keys.length,
       keys.meta,
       ...call.keys,
@@ -349,7 +338,7 @@ describe('tailScript (one server): a step’s shared effects and checkpoint in o
       expect(await redis.hgetall(keys.meta)).toEqual({ checkpoint: 'e' });
       // The same keys as the effects sent by writeEffects onto the same state.
       await seed();
-      await writeEffects(scripted, small());
+      await writeEffects(redis, small());
       expect(written).toEqual(await snapshot());
       expect(written).not.toEqual(before);
       // Now at e: sending it again from c is refused.

@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   connectRedis,
   encodeHomeMember,
+  encodeTimelineMember,
   homeScore,
   timelineKeys,
   type Position,
 } from '@tweeter/shared';
-import {
-  deleteTestRedisKeys,
-  testOnRedisCluster,
-  testRedisPrefix,
-  testRedisServers,
-} from '@tweeter/shared/testing';
+import { testOnRedisCluster, testRedisServers } from '@tweeter/shared/testing';
 import { uuidv7 } from '../../testing/eventFactory.ts';
+import { useScriptedTestRedis } from '../../testing/scriptedTestRedis.ts';
 import { encodeHomeOps, EntryRecords } from '../homeScript.ts';
 import type { HomeOp } from '../stepPlan.ts';
-import { defineTimelineScripts, type ScriptedRedis } from '../stepWriter.ts';
 import type { ChunkHome } from './chunk.ts';
 import { writeHomes } from './homeWrites.ts';
 
@@ -23,19 +19,19 @@ import { writeHomes } from './homeWrites.ts';
  * writeHomes against the test Redis (single server, or the local cluster under TEST_REDIS=cluster):
  * a step of thousands of homes, each encoded only when writeHomes asks for it.
  */
-const prefix = testRedisPrefix();
-const redis = connectRedis(testRedisServers(), prefix, { lazyConnect: true }) as ScriptedRedis;
+const { redis, prefix } = useScriptedTestRedis();
 const keys = timelineKeys('v1');
 
-beforeAll(async () => {
-  await redis.connect();
-  defineTimelineScripts(redis);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await deleteTestRedisKeys(prefix);
-});
+/** A post's push of `tweetId` with `score` at `position`: one home's operations. */
+const push = (position: Position, tweetId: string, score: number): HomeOp[] => [
+  {
+    kind: 'add',
+    position,
+    entries: [{ score, member: encodeTimelineMember(tweetId) }],
+    merge: false,
+    positions: [position],
+  },
+];
 
 describe('writeHomes', () => {
   it('writes every home of a large step, giving the event loop turns while it encodes on one server', async () => {
@@ -45,15 +41,6 @@ describe('writeHomes', () => {
     const score = Date.parse('2026-03-01T00:00:00.000Z');
     const users = Array.from({ length: homes }, (_, i) => uuidv7(1_700_000_000_000 + i));
     const records = new EntryRecords();
-    const op = (): HomeOp[] => [
-      {
-        kind: 'add',
-        position,
-        entries: [{ score, member: Buffer.from(tweetId.replace(/-/g, ''), 'hex') }],
-        merge: false,
-        positions: [position],
-      },
-    ];
     // A turn of the event loop scheduled before the write: seen by the encoding only if
     // writeHomes lets the loop run between homes (and so the calls issued so far go out).
     let turned = false;
@@ -62,7 +49,10 @@ describe('writeHomes', () => {
     function* encoded(): Generator<ChunkHome> {
       for (let i = 0; i < homes; i++) {
         if (turned && firstEncodedAfterTurn === undefined) firstEncodedAfterTurn = i;
-        yield { userId: users[i]!, ops: encodeHomeOps(op(), records, false) };
+        yield {
+          userId: users[i]!,
+          ops: encodeHomeOps(push(position, tweetId, score), records, false),
+        };
       }
     }
     await writeHomes(redis, keys, { cap: 800, streamLength: 0, channel: 'unused' }, encoded());
@@ -84,6 +74,7 @@ describe('writeHomes', () => {
     expect(checks.filter((c) => c.score !== String(homeScore(score)))).toEqual([]);
     expect(checks.filter((c) => c.stamp !== position)).toEqual([]);
   });
+
   it('fails with a home that fails to encode, once the calls issued before it have ended', async () => {
     const position = '00000000000000010000000000000009' as Position;
     const tweetId = uuidv7(Date.parse('2026-03-02T00:00:00.000Z'));
@@ -93,14 +84,10 @@ describe('writeHomes', () => {
       for (let i = 0; i < users.length; i++) {
         // A score the records cannot hold: encoding this home throws.
         const score = i === 2000 ? -1 : Date.parse('2026-03-02T00:00:00.000Z');
-        const op: HomeOp = {
-          kind: 'add',
-          position,
-          entries: [{ score, member: Buffer.from(tweetId.replace(/-/g, ''), 'hex') }],
-          merge: false,
-          positions: [position],
+        yield {
+          userId: users[i]!,
+          ops: encodeHomeOps(push(position, tweetId, score), records, false),
         };
-        yield { userId: users[i]!, ops: encodeHomeOps([op], records, false) };
       }
     }
     const options = { cap: 800, streamLength: 0, channel: 'unused' };

@@ -101,43 +101,43 @@ export async function writeHomes(
   // Homes watched until now or later get their streams written (the query services' clock).
   const now = String(Date.now());
   const written: string[] = [];
-  if (redis instanceof Cluster) {
-    const keyed = [...homes].map((home) => {
-      written.push(home.userId);
-      return { keys: keys.homeScriptKeys(home.userId), ops: home.ops };
-    });
-    // A home group's keys share a tag, and a slot (timelineKeys.ts): bundled per group.
-    for (const group of byHashTag(keyed, (home) => home.keys[0]).values())
-      for (const bundle of inBundles(group))
+  try {
+    if (redis instanceof Cluster) {
+      const keyed = [...homes].map((home) => {
+        written.push(home.userId);
+        return { keys: keys.homeScriptKeys(home.userId), ops: home.ops };
+      });
+      // A home group's keys share a tag, and a slot (timelineKeys.ts): bundled per group.
+      for (const group of byHashTag(keyed, (home) => home.keys[0]).values())
+        for (const bundle of inBundles(group))
+          track(
+            redis[bundleCommand(bundle.length)]!(
+              ...bundle.flatMap((home) => home.keys),
+              capArg,
+              streamArg,
+              now,
+              ...bundle.map((home) => home.ops),
+            ),
+          );
+    } else {
+      const perCall = options.streamLength > 0 ? liveHomesPerCall : homesPerCall;
+      let bundleKeys: string[] = [];
+      let bundleOps: Buffer[] = [];
+      const flush = () => {
+        if (bundleKeys.length === 0) return;
         track(
-          redis[bundleCommand(bundle.length)]!(
-            ...bundle.flatMap((home) => home.keys),
+          redis.timelinesHomes(
+            bundleKeys.length,
+            ...bundleKeys,
             capArg,
             streamArg,
             now,
-            ...bundle.map((home) => home.ops),
+            ...bundleOps,
           ),
         );
-  } else {
-    const perCall = options.streamLength > 0 ? liveHomesPerCall : homesPerCall;
-    let bundleKeys: string[] = [];
-    let bundleOps: Buffer[] = [];
-    const flush = () => {
-      if (bundleKeys.length === 0) return;
-      track(
-        redis.timelinesHomes(
-          bundleKeys.length,
-          ...bundleKeys,
-          capArg,
-          streamArg,
-          now,
-          ...bundleOps,
-        ),
-      );
-      bundleKeys = [];
-      bundleOps = [];
-    };
-    try {
+        bundleKeys = [];
+        bundleOps = [];
+      };
       for (const home of homes) {
         bundleKeys.push(...keys.homeScriptKeys(home.userId));
         bundleOps.push(home.ops);
@@ -145,12 +145,13 @@ export async function writeHomes(
         if (bundleKeys.length >= 3 * perCall) flush();
         if (written.length % homesPerTurn === 0) await nextTurn();
       }
-    } catch (error) {
-      // A home that failed to encode: the calls already issued end before the failure is thrown.
-      await Promise.allSettled(writes);
-      throw error;
+      flush();
     }
-    flush();
+  } catch (error) {
+    // A home that failed to encode: the writes already issued (`before` among them) end before
+    // the failure is thrown.
+    await Promise.allSettled(writes);
+    throw error;
   }
   await settleAll(writes);
   if (options.streamLength > 0 && written.length > 0) {
